@@ -1,0 +1,96 @@
+"""axios_like: an axios-style HTTP client for Python, built on httpx, with a smart retry engine.
+
+Example::
+
+    import axios_like
+
+    api = axios_like.create(base_url="https://api.example.com", max_retries=3)
+    r = api.get("/users/1")
+    print(r.status, r.data)
+"""
+
+from __future__ import annotations
+
+from ._async_client import AsyncClient, AsyncMiddleware, create_async
+from ._config import ClientConfig, RequestConfig, RequestOptions
+from ._exceptions import (
+    AxiosLikeError,
+    BodyNotReplayableError,
+    ConfigError,
+    ConnectError,
+    ConnectTimeoutError,
+    DecodingError,
+    HTTPStatusError,
+    InvalidRequestError,
+    InvalidURLError,
+    NetworkError,
+    PoolTimeoutError,
+    ProxyError,
+    ReadError,
+    ReadTimeoutError,
+    RemoteProtocolError,
+    RetryError,
+    StreamError,
+    TimeoutError,
+    TooManyRedirectsError,
+    WriteError,
+    WriteTimeoutError,
+)
+from ._models import HistoryEntry, Replay, Response, RetryEvent
+from ._pipeline import InterceptorManager, Interceptors
+from ._retry import is_retryable
+from ._strategies import (
+    DecorrelatedJitter,
+    ExponentialBackoff,
+    FixedDelay,
+    LinearBackoff,
+    RetryStrategy,
+)
+from ._sync_client import Client, Middleware, create
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncClient",
+    "AsyncMiddleware",
+    "AxiosLikeError",
+    "BodyNotReplayableError",
+    "Client",
+    "ClientConfig",
+    "ConfigError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "DecodingError",
+    "DecorrelatedJitter",
+    "ExponentialBackoff",
+    "FixedDelay",
+    "HTTPStatusError",
+    "HistoryEntry",
+    "InterceptorManager",
+    "Interceptors",
+    "InvalidRequestError",
+    "InvalidURLError",
+    "LinearBackoff",
+    "Middleware",
+    "NetworkError",
+    "PoolTimeoutError",
+    "ProxyError",
+    "ReadError",
+    "ReadTimeoutError",
+    "RemoteProtocolError",
+    "Replay",
+    "RequestConfig",
+    "RequestOptions",
+    "Response",
+    "RetryError",
+    "RetryEvent",
+    "RetryStrategy",
+    "StreamError",
+    "TimeoutError",
+    "TooManyRedirectsError",
+    "WriteError",
+    "WriteTimeoutError",
+    "create",
+    "create_async",
+    "is_retryable",
+]

@@ -1,0 +1,280 @@
+"""``AsyncClient``: the async shell. ``_sync_client.py`` is generated from this file.
+
+A shell only does I/O: run interceptors and middleware, send through httpx,
+close, sleep. Every decision is made by the core (``_pipeline``, ``_retry``).
+Edit this file, then run ``python scripts/unasync.py`` to regenerate the sync twin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Self, cast
+
+import httpx
+from typing_extensions import Unpack
+
+from ._config import (
+    ClientConfig,
+    RequestConfig,
+    RequestOptions,
+    attempt_copy,
+    split_client_config,
+)
+from ._models import Replay, Response
+from ._pipeline import (
+    DRAIN_LIMIT,
+    Call,
+    Handler,
+    Interceptors,
+    MiddlewareStack,
+    begin_wait,
+    build_request,
+    checked_config,
+    checked_middleware_result,
+    checked_response,
+    describe,
+    failed_response,
+    finish,
+    is_replayable,
+    map_error,
+    retry_event,
+    send_kwargs,
+    to_outcome,
+    with_meta,
+)
+from ._retry import Again, Done, Raise, Retry, RetryState, decide
+from ._verbs import AsyncVerbs
+
+__all__ = ["AsyncClient", "AsyncMiddleware", "create_async"]
+
+#: ``async def mw(config, call_next) -> Response``; ``call_next(config)`` runs the rest.
+AsyncMiddleware = Callable[
+    [RequestConfig, Callable[[RequestConfig], Awaitable[Response]]], Awaitable[Response]
+]
+Outcome = Response | Replay | BaseException
+
+
+class AsyncClient(AsyncVerbs):
+    """An async axios-style client over one ``httpx.AsyncClient`` (one connection pool).
+
+    Create it with :func:`axios_like.create_async`. Share it between the tasks of
+    one event loop; close it with ``await aclose()`` or ``async with``.
+
+    Example::
+
+        async with axios_like.create_async(base_url="https://api.example.com") as api:
+            r = await api.get("/users/1", max_retries=5)
+            print(r.status, r.data)
+    """
+
+    def __init__(
+        self, config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
+    ) -> None:
+        self.defaults, http_kwargs = split_client_config({**(config or {}), **kwargs})
+        self._http = httpx.AsyncClient(**http_kwargs)
+        #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
+        self.interceptors = Interceptors(allow_async=True)
+        self._middleware: MiddlewareStack[AsyncMiddleware] = MiddlewareStack(allow_async=True)
+
+    def use(self, middleware: AsyncMiddleware) -> AsyncMiddleware:
+        """Add middleware around the whole retry loop; the first added is the outermost.
+
+        Example::
+
+            async def timing(config, call_next):
+                start = time.perf_counter()
+                try:
+                    return await call_next(config)
+                finally:
+                    print(config["url"], time.perf_counter() - start)
+
+            api.use(timing)
+        """
+        return self._middleware.add(middleware)
+
+    async def request(
+        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+    ) -> Response:
+        """Send a request through the whole pipeline and return its ``Response``."""
+        call = Call(self.defaults, method, url, config, self.interceptors, self._middleware.items)
+        return await self._next(call, 0, call.config)
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+    ) -> AsyncIterator[Response]:
+        """Send a request and yield its ``Response`` with the body not read yet.
+
+        Retries happen only while opening, before the body is handed over.
+
+        Example::
+
+            async with api.stream("GET", "/big") as r:
+                async for chunk in r.aiter_bytes():
+                    ...
+        """
+        call = Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            self.interceptors,
+            self._middleware.items,
+            stream=True,
+        )
+        response = await self._next(call, 0, call.config)
+        try:
+            yield response
+        finally:
+            await response.raw.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------ the call, in order
+
+    async def _next(self, call: Call, index: int, config: Any) -> Response:
+        """Middleware ``index`` onwards, then the retry loop: the order of one call."""
+        if index == len(call.middleware):
+            return await self._retry_loop(call, config)
+
+        async def call_next(given: Any) -> Response:
+            return await self._next(call, index + 1, checked_config(given, config, "middleware"))
+
+        middleware = call.middleware[index]
+        return checked_middleware_result(await middleware(config, call_next), middleware)
+
+    async def _retry_loop(self, call: Call, config: dict[str, Any]) -> Response:
+        state = RetryState(config, start=time.monotonic(), replayable=is_replayable(config))
+        while True:
+            outcome, cause = await self._attempt(call, config, state)
+            step = decide(state, outcome, time.monotonic(), cause=cause)
+            if isinstance(step, Done):
+                return finish(cast(Response, outcome), state)
+            await self._discard(failed_response(outcome, cause))
+            if isinstance(step, Retry):
+                error = outcome if isinstance(outcome, BaseException) else cause
+                assert error is not None
+                await self._wait(state, step, error, config)
+            elif isinstance(step, Again):
+                config = with_meta(config, step.meta)
+            elif isinstance(step, Raise):
+                raise step.error
+            else:
+                raise step.error from step.error.last_error
+
+    async def _attempt(
+        self, call: Call, config: dict[str, Any], state: RetryState
+    ) -> tuple[Outcome, BaseException | None]:
+        """One attempt: request interceptors, send, response interceptors."""
+        cfg = await self._run_request_chain(call.request_chain, config)
+        outcome: Outcome
+        try:
+            request = build_request(self._http, cfg, state.remaining(time.monotonic()))
+            raw = await self._http.send(request, **send_kwargs(cfg, call.stream))
+            outcome = to_outcome(raw, cfg)
+        except Exception as exc:  # mapped to our tree; cancellation is not an Exception
+            outcome = map_error(exc, cfg)
+        if not call.response_chain:
+            return outcome, None
+        return await self._run_response_chain(call.response_chain, outcome)
+
+    async def _run_request_chain(
+        self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not chain:
+            return config
+        cfg = attempt_copy(config)
+        error: BaseException | None = None
+        for on_fulfilled, on_rejected in chain:
+            handler = on_fulfilled if error is None else on_rejected
+            if handler is None:
+                continue
+            try:
+                result = handler(cfg if error is None else error)
+                if inspect.isawaitable(result):  # unasync: remove
+                    result = await result  # unasync: remove
+                cfg = checked_config(result, cfg, f"request interceptor {describe(handler)}")
+                error = None
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            raise error
+        return cfg
+
+    async def _run_response_chain(
+        self, chain: tuple[tuple[Handler | None, Handler | None], ...], outcome: Outcome
+    ) -> tuple[Outcome, BaseException | None]:
+        cause: BaseException | None = None
+        for on_fulfilled, on_rejected in chain:
+            failed = isinstance(outcome, BaseException)
+            handler = on_rejected if failed else on_fulfilled
+            if handler is None:
+                continue
+            if failed:
+                cause = outcome  # type: ignore[assignment]
+            try:
+                result = handler(outcome)
+                if inspect.isawaitable(result):  # unasync: remove
+                    result = await result  # unasync: remove
+                outcome = checked_response(result, handler, may_replay=failed)
+            except Exception as exc:
+                outcome = exc
+            if isinstance(outcome, Replay):
+                break
+        return outcome, cause
+
+    async def _wait(
+        self, state: RetryState, step: Retry, error: BaseException, config: Mapping[str, Any]
+    ) -> None:
+        hook = config["on_retry"]
+        event = retry_event(state, step.delay, step.reason, error, time.monotonic())
+        if hook is not None:
+            result = hook(event)
+            if inspect.isawaitable(result):  # unasync: remove
+                await result  # unasync: remove
+        seconds = begin_wait(state, step.delay)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def _discard(self, raw: httpx.Response | None) -> None:
+        """Drain (a little) and close a failed attempt's response so its connection is reused."""
+        if raw is None:
+            return
+        try:
+            if not raw.is_stream_consumed:
+                received = 0
+                async for chunk in raw.aiter_raw():
+                    received += len(chunk)
+                    if received > DRAIN_LIMIT:
+                        break
+        except httpx.HTTPError:
+            pass
+        finally:
+            await raw.aclose()
+
+
+def create_async(
+    config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
+) -> AsyncClient:
+    """Create an :class:`AsyncClient` from a config dict and/or keyword arguments.
+
+    An unknown key or a bad value raises :class:`~axios_like.ConfigError` naming the key.
+
+    Example::
+
+        api = axios_like.create_async({"base_url": "https://api.example.com", "max_retries": 5})
+        r = await api.get("/users/1")
+    """
+    return AsyncClient(config, **kwargs)

@@ -1,0 +1,410 @@
+"""Config: the typed keys, the library defaults, validation and merging.
+
+Rules of this module:
+
+1. Every config key is listed once, in ``_VALIDATORS``: a key that is not there
+   is a :class:`ConfigError`. A validator returns the value to store (normalised:
+   headers become ``httpx.Headers``, collections become frozensets) or raises
+   ``ConfigError`` naming the key and the value.
+2. Validation happens where the user handed the value over: at ``create()`` for
+   client defaults, at the call for per-request overrides. Nothing is checked
+   again deep inside a request.
+3. Merging never mutates its inputs: the client's defaults, the library's
+   defaults and other calls can never see what one call or interceptor did.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import (
+    AsyncIterable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    MutableMapping,
+)
+from typing import Any, Final, TypedDict
+
+import httpx
+
+from ._exceptions import ConfigError
+from ._models import RetryEvent
+from ._redact import REDACTED, SECRET_HEADERS
+from ._strategies import ExponentialBackoff, RetryStrategy
+
+__all__ = [
+    "ClientConfig",
+    "RequestConfig",
+    "RequestOptions",
+]
+
+#: httpx client settings: accepted by ``create()`` only, passed to ``httpx.Client``.
+HTTPX_CLIENT_KEYS: Final = frozenset(
+    {"transport", "limits", "verify", "http2", "proxy", "event_hooks", "cookies", "trust_env"}
+)
+#: The body keys: at most one of the first four; ``files`` alone or with ``form``.
+BODY_KEYS: Final = ("data", "json", "content", "form")
+_ABSOLUTE_URL = re.compile(r"^([a-z][a-z\d+\-.]*:)?//", re.IGNORECASE)
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-request settings, accepted by every request method as keyword arguments.
+
+    Any key given here replaces the client's default for this call only;
+    ``headers``, ``params`` and ``meta`` merge key by key instead.
+    """
+
+    base_url: str
+    headers: MutableMapping[str, str]
+    params: Mapping[str, Any]
+    data: Any
+    json: Any
+    content: str | bytes | Iterable[bytes] | AsyncIterable[bytes]
+    form: Mapping[str, Any]
+    files: Any
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    retry_strategy: RetryStrategy
+    retry_status: Collection[int]
+    retry_on: Callable[[BaseException], bool]
+    max_retry_after: float
+    deadline: float | None
+    on_retry: Callable[[RetryEvent], Any] | None
+    validate_status: Callable[[int], bool]
+    follow_redirects: bool
+    meta: dict[str, Any]
+    auth: httpx.Auth | tuple[str, str] | None
+
+
+class RequestConfig(RequestOptions, total=False):
+    """The config of one request, as interceptors and middleware see it.
+
+    It always has ``method``, ``url`` and ``headers`` (an ``httpx.Headers``).
+    """
+
+    url: str
+    method: str
+
+
+class ClientConfig(RequestConfig, total=False):
+    """What ``create()`` accepts: every request setting plus httpx client settings."""
+
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport
+    limits: httpx.Limits
+    verify: Any
+    http2: bool
+    proxy: str | httpx.URL | httpx.Proxy | None
+    event_hooks: Mapping[str, list[Callable[..., Any]]]
+    cookies: Any
+    trust_env: bool
+
+
+def _default_validate_status(status: int) -> bool:
+    """Accept 200-299, as axios does."""
+    return 200 <= status < 300
+
+
+def _show(key: str, value: object) -> str:
+    if key == "headers" and isinstance(value, Mapping):
+        return repr(
+            {k: (REDACTED if str(k).lower() in SECRET_HEADERS else v) for k, v in value.items()}
+        )
+    if key in ("auth", "params", "data", "json", "content", "form", "files", "cookies"):
+        return f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _fail(key: str, need: str, value: object) -> ConfigError:
+    return ConfigError(key, f"must be {need}; got {_show(key, value)}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _v_str(key: str, value: Any) -> Any:
+    if isinstance(value, str | httpx.URL):
+        return str(value)
+    raise _fail(key, "a string", value)
+
+
+def _v_method(key: str, value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value.upper()
+    raise _fail(key, "an HTTP method name such as 'GET'", value)
+
+
+def _v_headers(key: str, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise _fail(key, "a mapping of header names to values", value)
+    for name, item in value.items():
+        if not isinstance(name, str) or not (item is None or isinstance(item, str | bytes)):
+            raise ConfigError(
+                key, f"header {name!r} must map a str name to a str value; got {_show(key, value)}"
+            )
+    return value
+
+
+def _v_mapping(key: str, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return value
+    raise _fail(key, "a mapping", value)
+
+
+def _v_any(key: str, value: Any) -> Any:
+    return value
+
+
+def _v_content(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, str | bytes | bytearray | Iterable | AsyncIterable):
+        return value
+    raise _fail(key, "str, bytes or an (async) iterable of bytes", value)
+
+
+def _v_timeout(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, httpx.Timeout):
+        return value
+    if _is_number(value) and value > 0 and not math.isnan(value):
+        return float(value) if not math.isinf(value) else None
+    raise _fail(key, "a positive number of seconds, None or httpx.Timeout", value)
+
+
+def _v_retries(key: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _fail(key, "an int >= 0", value)
+
+
+def _v_seconds(key: str, value: Any) -> Any:
+    if _is_number(value) and value >= 0 and not math.isnan(value):
+        return float(value)
+    raise _fail(key, "a number of seconds >= 0", value)
+
+
+def _v_deadline(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if _is_number(value) and value > 0 and not math.isnan(value):
+        return float(value)
+    raise _fail(key, "a positive number of seconds or None", value)
+
+
+def _v_strategy(key: str, value: Any) -> Any:
+    if isinstance(value, RetryStrategy):
+        return value
+    raise _fail(key, "a RetryStrategy (FixedDelay, LinearBackoff, ExponentialBackoff, ...)", value)
+
+
+def _v_statuses(key: str, value: Any) -> Any:
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        statuses = frozenset(value)
+        if all(
+            isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
+        ):
+            return statuses
+    raise _fail(key, "a collection of HTTP status codes (ints 100-599)", value)
+
+
+def _v_callable(key: str, value: Any) -> Any:
+    if callable(value):
+        return value
+    raise _fail(key, "a callable", value)
+
+
+def _v_optional_callable(key: str, value: Any) -> Any:
+    return None if value is None else _v_callable(key, value)
+
+
+def _v_bool(key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    raise _fail(key, "True or False", value)
+
+
+def _v_auth(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, httpx.Auth) or callable(value):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return value
+    raise _fail(key, "an httpx.Auth, a (user, password) tuple or None", value)
+
+
+def _v_transport(key: str, value: Any) -> Any:
+    if isinstance(value, httpx.BaseTransport | httpx.AsyncBaseTransport):
+        return value
+    raise _fail(key, "an httpx transport", value)
+
+
+def _v_limits(key: str, value: Any) -> Any:
+    if isinstance(value, httpx.Limits):
+        return value
+    raise _fail(key, "an httpx.Limits", value)
+
+
+#: Every per-request key and its validator. Rule 1: nothing else is accepted.
+_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
+    "base_url": _v_str,
+    "url": _v_str,
+    "method": _v_method,
+    "headers": _v_headers,
+    "params": _v_mapping,
+    "data": _v_any,
+    "json": _v_any,
+    "content": _v_content,
+    "form": _v_mapping,
+    "files": _v_any,
+    "timeout": _v_timeout,
+    "max_retries": _v_retries,
+    "retry_strategy": _v_strategy,
+    "retry_status": _v_statuses,
+    "retry_on": _v_callable,
+    "max_retry_after": _v_seconds,
+    "deadline": _v_deadline,
+    "on_retry": _v_optional_callable,
+    "validate_status": _v_callable,
+    "follow_redirects": _v_bool,
+    "meta": _v_mapping,
+    "auth": _v_auth,
+}
+
+#: httpx client settings and their validators (client-level only).
+_CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
+    "transport": _v_transport,
+    "limits": _v_limits,
+    "verify": _v_any,
+    "http2": _v_bool,
+    "proxy": _v_any,
+    "event_hooks": _v_mapping,
+    "cookies": _v_any,
+    "trust_env": _v_bool,
+}
+
+
+def library_defaults() -> dict[str, Any]:
+    """A fresh dict of the library's defaults (a new strategy object each time)."""
+    return {
+        "headers": httpx.Headers(),
+        "params": {},
+        "meta": {},
+        "timeout": 10.0,
+        "max_retries": 3,
+        "retry_strategy": ExponentialBackoff(base=1.0, multiplier=2.0, max_delay=30.0, jitter=0.5),
+        "retry_status": frozenset({408, 429, 502, 503, 504}),
+        "retry_on": None,  # None = axios_like.is_retryable (resolved by the retry core)
+        "max_retry_after": 60.0,
+        "deadline": None,
+        "on_retry": None,
+        "validate_status": _default_validate_status,
+        "follow_redirects": True,
+        "auth": None,
+    }
+
+
+def _unknown(key: str, *, client: bool) -> ConfigError:
+    if key in HTTPX_CLIENT_KEYS:
+        return ConfigError(
+            key, "is an httpx client setting: give it to create(), not to a single request"
+        )
+    known = sorted(_VALIDATORS) + (sorted(HTTPX_CLIENT_KEYS) if client else [])
+    close = [k for k in known if k.replace("_", "") == key.lower().replace("_", "")]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(key, f"unknown config key{hint}; known keys: {', '.join(known)}")
+
+
+def validate(config: Mapping[str, Any], *, client: bool) -> dict[str, Any]:
+    """Check every key and value of ``config``; return the normalised copy.
+
+    >>> validate({"max_retries": 2}, client=False)
+    {'max_retries': 2}
+    >>> validate({"max_retry": 2}, client=False)
+    Traceback (most recent call last):
+    ...
+    axios_like.ConfigError: max_retry: unknown config key...
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        check = _VALIDATORS.get(key)
+        if check is None and client:
+            check = _CLIENT_VALIDATORS.get(key)
+        if check is None:
+            raise _unknown(key, client=client)
+        out[key] = check(key, value)
+    check_body(out)
+    return out
+
+
+def check_body(config: Mapping[str, Any]) -> None:
+    """Raise ``ConfigError`` if ``config`` gives more than one body."""
+    given = [k for k in BODY_KEYS if config.get(k) is not None]
+    if len(given) > 1:
+        raise ConfigError(
+            given[1], f"cannot be combined with {given[0]!r}: give the request one body"
+        )
+    if config.get("files") is not None and given and given[0] != "form":
+        raise ConfigError("files", f"goes alone or with 'form' (multipart); not with {given[0]!r}")
+
+
+def _merge_headers(base: httpx.Headers, extra: Mapping[str, Any]) -> httpx.Headers:
+    merged = base.copy()
+    for name, value in extra.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge validated ``overrides`` over ``base`` into a new dict.
+
+    Scalars replace; ``headers`` merge case-insensitively (a ``None`` value
+    removes a header); ``params`` and ``meta`` merge key by key.
+
+    >>> m = merge(library_defaults(), {"headers": {"X-A": "1"}, "max_retries": 5})
+    >>> m["headers"]["x-a"], m["max_retries"]
+    ('1', 5)
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        if key == "headers":
+            merged[key] = _merge_headers(base["headers"], value)
+        elif key in ("params", "meta"):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def split_client_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate ``create()``'s config; return (request defaults, httpx client kwargs)."""
+    valid = validate(config, client=True)
+    httpx_kwargs = {k: valid.pop(k) for k in list(valid) if k in HTTPX_CLIENT_KEYS}
+    defaults = merge(library_defaults(), valid)
+    if "headers" not in valid:
+        defaults["headers"] = httpx.Headers()
+    return defaults, httpx_kwargs
+
+
+def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh copy of a merged config for one attempt's request interceptors.
+
+    The mutable parts (``headers``, ``params``, ``meta``) are copied too, so what
+    an interceptor changes never reaches the next attempt or the client.
+    """
+    fresh = dict(config)
+    fresh["headers"] = config["headers"].copy()
+    fresh["params"] = dict(config["params"])
+    fresh["meta"] = dict(config["meta"])
+    return fresh
+
+
+def join_url(base_url: str | None, url: str) -> str:
+    """Join as axios does: an absolute ``url`` wins; else ``base_url`` + "/" + ``url``."""
+    if not base_url or _ABSOLUTE_URL.match(url):
+        return url
+    if not url:
+        return base_url
+    return base_url.rstrip("/") + "/" + url.lstrip("/")

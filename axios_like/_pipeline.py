@@ -1,0 +1,387 @@
+"""The I/O-free parts of a call, shared by ``Client`` and ``AsyncClient``.
+
+Rules of this module:
+
+1. Nothing here sends, sleeps or awaits. The shells call these functions and do
+   the I/O themselves; whatever both shells would otherwise write twice lives here.
+2. Registries (interceptors, middleware) are tuples replaced on change, so a
+   call that has started keeps the snapshot it took and ``use()`` during a call
+   affects only later calls.
+3. Per-call state lives in :class:`Call` and :class:`~axios_like._retry.RetryState`,
+   created by the call; nothing per call is stored on the client.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import AsyncIterable, Callable, Mapping
+from typing import Any, Final, Generic, TypeVar, cast
+
+import httpx
+
+from ._config import _VALIDATORS, attempt_copy, check_body, join_url, merge, validate
+from ._exceptions import ConfigError, HTTPStatusError, from_httpx
+from ._models import Replay, Response, RetryEvent
+from ._redact import redact_url
+from ._retry import RetryState
+
+__all__ = ["Call", "InterceptorManager", "Interceptors"]
+
+logger = logging.getLogger("axios_like")
+
+R = TypeVar("R")
+Handler = Callable[[Any], Any]
+
+#: Keys a request config may hold after request interceptors.
+_ATTEMPT_KEYS: Final = frozenset(_VALIDATORS)
+#: How much of a failed attempt's streamed body is read so its connection can be reused.
+DRAIN_LIMIT: Final = 64 * 1024
+
+
+# ---------------------------------------------------------------- instant mode
+
+
+class _InstantMode:
+    """Process-wide switch behind ``axios_like.testing.instant_retries()`` (nests)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.lock = threading.Lock()
+
+
+INSTANT: Final = _InstantMode()
+
+
+def is_instant() -> bool:
+    """True while any ``instant_retries()`` block is open (in any thread)."""
+    return INSTANT.depth > 0
+
+
+# ---------------------------------------------------------------- registries
+
+
+def _is_async_callable(fn: object) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+    )
+
+
+def describe(fn: object) -> str:
+    """A handler's name for error messages."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class InterceptorManager:
+    """One chain of interceptors (request or response) of one client.
+
+    ``use(on_fulfilled, on_rejected=None)`` adds a pair and returns its id;
+    ``eject(id)`` removes it; ``clear()`` removes all. Handlers run in
+    registration order on every attempt.
+
+    Example::
+
+        def add_token(config):
+            config["headers"]["Authorization"] = f"Bearer {current_token()}"
+            return config
+
+        handle = api.interceptors.request.use(add_token)
+        api.interceptors.request.eject(handle)
+    """
+
+    def __init__(self, kind: str, *, allow_async: bool) -> None:
+        self._kind = kind
+        self._allow_async = allow_async
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self.handlers: tuple[tuple[int, Handler | None, Handler | None], ...] = ()
+
+    def use(self, on_fulfilled: Handler | None = None, on_rejected: Handler | None = None) -> int:
+        """Add a handler pair; either half may be ``None``. Returns the id for ``eject``."""
+        for role, fn in (("on_fulfilled", on_fulfilled), ("on_rejected", on_rejected)):
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"{self._kind} interceptor {role} must be callable; got {fn!r}")
+            if not self._allow_async and _is_async_callable(fn):
+                raise TypeError(
+                    f"{self._kind} interceptor {role} {describe(fn)} is 'async def'; the sync "
+                    "Client cannot await it: use axios_like.create_async() or a plain function"
+                )
+        if on_fulfilled is None and on_rejected is None:
+            raise TypeError(f"{self._kind} interceptor: give on_fulfilled, on_rejected or both")
+        with self._lock:
+            self._next_id += 1
+            handle = self._next_id
+            self.handlers = (*self.handlers, (handle, on_fulfilled, on_rejected))
+        return handle
+
+    def eject(self, handle: int) -> bool:
+        """Remove the pair ``use()`` returned ``handle`` for; ``False`` if it was not there."""
+        with self._lock:
+            kept = tuple(h for h in self.handlers if h[0] != handle)
+            removed = len(kept) != len(self.handlers)
+            self.handlers = kept
+        return removed
+
+    def clear(self) -> None:
+        """Remove every handler of this chain."""
+        with self._lock:
+            self.handlers = ()
+
+    def __len__(self) -> int:
+        return len(self.handlers)
+
+    def snapshot(self) -> tuple[tuple[Handler | None, Handler | None], ...]:
+        """The current chain, as the pairs a call runs."""
+        return tuple((ok, err) for _, ok, err in self.handlers)
+
+
+class Interceptors:
+    """``api.interceptors``: the ``request`` and ``response`` chains."""
+
+    def __init__(self, *, allow_async: bool) -> None:
+        self.request = InterceptorManager("request", allow_async=allow_async)
+        self.response = InterceptorManager("response", allow_async=allow_async)
+
+
+class MiddlewareStack(Generic[R]):
+    """The middleware of one client, outermost first."""
+
+    def __init__(self, *, allow_async: bool) -> None:
+        self._allow_async = allow_async
+        self.items: tuple[R, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, middleware: R) -> R:
+        if not callable(middleware):
+            raise TypeError(f"middleware must be callable; got {middleware!r}")
+        if self._allow_async != _is_async_callable(middleware):
+            want = "'async def mw(config, call_next)'" if self._allow_async else "a plain function"
+            raise TypeError(
+                f"middleware {describe(middleware)} must be {want} on this client flavour"
+            )
+        with self._lock:
+            self.items = (*self.items, middleware)
+        return middleware
+
+
+# ---------------------------------------------------------------- one call
+
+
+class Call:
+    """What one call runs with: the merged config and snapshots of the registries."""
+
+    __slots__ = ("config", "middleware", "request_chain", "response_chain", "stream")
+
+    def __init__(
+        self,
+        defaults: Mapping[str, Any],
+        method: str,
+        url: str | httpx.URL,
+        overrides: Mapping[str, Any],
+        interceptors: Interceptors,
+        middleware: tuple[Any, ...],
+        *,
+        stream: bool = False,
+    ) -> None:
+        if not isinstance(method, str) or not method:
+            raise ConfigError("method", f"must be an HTTP method name; got {method!r}")
+        if not isinstance(url, str | httpx.URL):
+            raise ConfigError("url", f"must be a string; got {type(url).__name__}")
+        config = merge(defaults, validate(overrides, client=False)) if overrides else dict(defaults)
+        if not overrides:
+            config = attempt_copy(config)  # the call's own headers/params/meta
+        config["method"] = method.upper()
+        config["url"] = str(url)
+        self.config = config
+        self.request_chain = interceptors.request.snapshot()
+        self.response_chain = interceptors.response.snapshot()
+        self.middleware = middleware
+        self.stream = stream
+
+
+def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[str, Any]:
+    """Check a config handed back by middleware or a request interceptor.
+
+    The same object (mutated in place) gets a key check; a new object is
+    validated in full, so a wrong value fails here, naming the key.
+    """
+    if not isinstance(given, dict):
+        raise TypeError(f"{who} must return the request config (a dict); got {type(given)!r}")
+    if given is not original:
+        unknown = given.keys() - _ATTEMPT_KEYS
+        if unknown:
+            raise ConfigError(sorted(unknown)[0], f"unknown config key set by {who}")
+        given = {**given, **validate(given, client=False)}
+    elif not given.keys() <= _ATTEMPT_KEYS:
+        key = sorted(given.keys() - _ATTEMPT_KEYS)[0]
+        raise ConfigError(key, f"unknown config key set by {who}")
+    headers = given.get("headers")
+    if not isinstance(headers, httpx.Headers):
+        given["headers"] = httpx.Headers(headers or {})
+    return cast(dict[str, Any], given)
+
+
+def checked_middleware_result(result: object, middleware: object) -> Response:
+    """Check what a middleware returned: it must be a ``Response``."""
+    if isinstance(result, Response):
+        return result
+    raise TypeError(
+        f"middleware {describe(middleware)} must return a Response (what call_next returns); "
+        f"got {type(result).__name__}"
+    )
+
+
+def checked_response(result: Any, handler: Handler, *, may_replay: bool) -> Response | Replay:
+    """Check what a response interceptor returned."""
+    if isinstance(result, Response) or (may_replay and isinstance(result, Replay)):
+        return result
+    raise TypeError(
+        f"response interceptor {describe(handler)} must return a Response"
+        f"{' (or axios_like.Replay)' if may_replay else ''}; got {type(result).__name__}"
+    )
+
+
+def with_meta(config: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The call's config with ``meta`` merged in (after a ``Replay``)."""
+    return {**config, "meta": {**config["meta"], **meta}}
+
+
+def is_replayable(config: Mapping[str, Any]) -> bool:
+    """False when the body is a one-shot stream (generator, iterator, file stream)."""
+    for key in ("content", "data"):
+        body = config.get(key)
+        if body is not None and not isinstance(body, str | bytes | bytearray | dict | list):
+            return False
+    return True
+
+
+def attempt_timeout(timeout: Any, remaining: float | None) -> Any:
+    """The attempt's timeout: the configured one, shrunk to what the deadline leaves."""
+    if remaining is None:
+        return timeout
+    remaining = max(remaining, 0.001)
+    if timeout is None:
+        return remaining
+    if isinstance(timeout, httpx.Timeout):
+        return httpx.Timeout(
+            connect=min(timeout.connect or remaining, remaining),
+            read=min(timeout.read or remaining, remaining),
+            write=min(timeout.write or remaining, remaining),
+            pool=min(timeout.pool or remaining, remaining),
+        )
+    return min(timeout, remaining)
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient, cfg: Mapping[str, Any], remaining: float | None
+) -> httpx.Request:
+    """Turn an attempt's config into an ``httpx.Request`` (no I/O)."""
+    check_body(cfg)
+    kwargs: dict[str, Any] = {
+        "headers": cfg["headers"],
+        "timeout": attempt_timeout(cfg["timeout"], remaining),
+    }
+    if cfg["params"]:
+        kwargs["params"] = cfg["params"]
+    data = cfg.get("data")
+    if data is not None:
+        kwargs["json" if isinstance(data, dict | list) else "content"] = data
+    for ours, theirs in (("json", "json"), ("content", "content"), ("form", "data")):
+        value = cfg.get(ours)
+        if value is not None:
+            kwargs[theirs] = value
+    if cfg.get("files") is not None:
+        kwargs["files"] = cfg["files"]
+    url = join_url(cfg.get("base_url"), cfg["url"])
+    return http.build_request(cfg["method"], url, **kwargs)
+
+
+def send_kwargs(cfg: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.Client.send`` / ``AsyncClient.send``."""
+    kwargs: dict[str, Any] = {"follow_redirects": cfg["follow_redirects"], "stream": stream}
+    if cfg["auth"] is not None:
+        kwargs["auth"] = cfg["auth"]
+    return kwargs
+
+
+def to_outcome(raw: httpx.Response, cfg: Mapping[str, Any]) -> Response | HTTPStatusError:
+    """Wrap a received response; a status ``validate_status`` rejects becomes the error."""
+    response = Response(raw, cfg)
+    if cfg["validate_status"](raw.status_code):
+        return response
+    request = raw.request
+    return HTTPStatusError(
+        f"{request.method} {redact_url(request.url)} failed with status "
+        f"{raw.status_code} {raw.reason_phrase}".rstrip(),
+        response=response,
+    )
+
+
+def map_error(exc: Exception, cfg: Mapping[str, Any]) -> BaseException:
+    """An exception raised while building, sending or reading, as the caller will see it."""
+    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
+        url = join_url(cfg.get("base_url"), str(cfg.get("url", "")))
+        error = from_httpx(exc, cfg, str(cfg.get("method", "")), url)
+        error.__cause__ = exc
+        error.__suppress_context__ = True
+        return error
+    return exc
+
+
+def failed_response(
+    outcome: Response | Replay | BaseException, cause: BaseException | None
+) -> httpx.Response | None:
+    """The httpx response of a failed attempt, to drain and close before going on."""
+    for item in (outcome, cause):
+        if isinstance(item, HTTPStatusError):
+            return item.response.raw
+    return None
+
+
+def finish(response: Response, state: RetryState) -> Response:
+    """Stamp the call's attempts and history on the successful response."""
+    response.attempts = state.attempts
+    response.history = tuple(state.history)
+    return response
+
+
+def retry_event(
+    state: RetryState, delay: float, reason: str, error: BaseException, now: float
+) -> RetryEvent:
+    """The ``on_retry`` event for the wait about to start, also logged at INFO."""
+    config: Mapping[str, Any] = getattr(error, "config", None) or {}
+    event = RetryEvent(
+        attempt=state.attempt,
+        delay=delay,
+        error=error,
+        config=config,
+        reason=reason,
+        elapsed=state.elapsed(now),
+    )
+    if logger.isEnabledFor(logging.INFO):
+        url = join_url(config.get("base_url"), str(config.get("url", "")))
+        logger.info(
+            "retrying %s %s: attempt %d failed (%s); waiting %.3fs",
+            config.get("method", "?"),
+            redact_url(url),
+            state.attempt,
+            reason,
+            delay,
+        )
+    return event
+
+
+def begin_wait(state: RetryState, delay: float) -> float:
+    """Seconds the shell should really sleep; under instant mode 0, counted as elapsed."""
+    if INSTANT.depth > 0:
+        state.skipped += delay
+        return 0.0
+    return delay
+
+
+def is_async_iterable(value: object) -> bool:
+    """True for an async iterable body (only the async client can send one)."""
+    return isinstance(value, AsyncIterable)

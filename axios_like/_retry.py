@@ -1,0 +1,417 @@
+"""Why was this retried? Everything the retry engine decides is in this file.
+
+Rules (h11 style: if it affects a retry decision, it lives here):
+
+1. ``decide(state, outcome, now)`` is the only function that decides, and the
+   only writer of :class:`RetryState`. It does no I/O: no sleeping, no clock
+   (``now`` is handed in), no sockets. The shells (``Client``/``AsyncClient``)
+   carry out what it returns.
+2. State is per call. ``RetryState`` is created by each call and dropped with
+   it; strategies and clients hold none of it, so one client serves any number
+   of threads and tasks.
+3. The default policy is :func:`is_retryable` (exported): transient failures
+   only, with the idempotency rules below. ``retry_on`` replaces it whole,
+   except that errors the client raised itself are never retried.
+4. Limits turn a retry into a stop, and a stop is a :class:`RetryError`:
+   ``max_retries`` exhausted, ``deadline`` reached, ``Retry-After`` above
+   ``max_retry_after`` -- and, through the governor seam, whatever a shared
+   governor refuses. With ``max_retries=0`` failures are raised as themselves.
+5. A body that can be read only once is never sent again once it may have
+   reached the server.
+
+The default policy, as data (the docs table is rendered from these names):
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, Protocol
+
+from ._config import join_url
+from ._exceptions import (
+    AxiosLikeError,
+    ConfigError,
+    HTTPStatusError,
+    InvalidRequestError,
+    NetworkError,
+    RetryError,
+)
+from ._models import HistoryEntry, Replay, Response
+from ._redact import redact_url
+from ._strategies import RetryStrategy
+
+__all__ = [
+    "ANY_METHOD_STATUS",
+    "DEFAULT_RETRY_STATUS",
+    "IDEMPOTENT_METHODS",
+    "MAX_REPLAYS",
+    "NEVER_RETRIED_STATUS",
+    "RETRY_AFTER_STATUS",
+    "Governor",
+    "RetryState",
+    "decide",
+    "is_retryable",
+    "parse_retry_after",
+]
+
+#: Methods that may be replayed after the server may have seen them (RFC 9110 section 9.2.2).
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+#: Statuses retried by default (``retry_status`` replaces this set).
+DEFAULT_RETRY_STATUS: Final = frozenset({408, 429, 502, 503, 504})
+#: Retried for any method: the server says it did not process the request.
+ANY_METHOD_STATUS: Final = frozenset({429})
+#: Statuses whose ``Retry-After`` header sets the wait.
+RETRY_AFTER_STATUS: Final = frozenset({429, 503})
+#: Permanent failures: never retried by the default policy (not in ``DEFAULT_RETRY_STATUS``).
+NEVER_RETRIED_STATUS: Final = (400, 401, 403, 404, 405, 406, 409, 410, 422)
+#: Errors the client raised itself: never retried, whatever ``retry_on`` says.
+CLIENT_ERRORS: Final = (ConfigError, InvalidRequestError)
+#: How many times one call may be replayed by ``Replay`` (token refresh) before giving up.
+MAX_REPLAYS: Final = 3
+
+_NOT_REPLAYABLE_NOTE = (
+    "axios_like: not retried because the request body is a stream (a generator or file "
+    "stream) that was already sent and cannot be replayed; pass bytes to make it retryable"
+)
+
+
+def _is_idempotent(config: Mapping[str, Any]) -> bool:
+    if str(config.get("method", "GET")).upper() in IDEMPOTENT_METHODS:
+        return True
+    headers = config.get("headers")
+    return headers is not None and any(k.lower() == "idempotency-key" for k in headers)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """The default retry policy: is this failure transient and safe to send again?
+
+    - ``NetworkError`` that cannot have reached the server (refused, connect or
+      pool timeout): yes, for any method;
+    - ``NetworkError`` that may have reached it (read timeout, reset, dropped
+      connection): only for idempotent methods (GET HEAD OPTIONS PUT DELETE
+      TRACE) or a request with an ``Idempotency-Key`` header;
+    - ``HTTPStatusError`` with a status in ``retry_status`` (default 408, 429,
+      502, 503, 504): 429 for any method, the others under the same
+      idempotency rule;
+    - anything else (400, 401, 403, 404, ..., bad config, a bug): no.
+
+    Extend it rather than rewrite it::
+
+        def retry_on(error: BaseException) -> bool:
+            if isinstance(error, axios_like.HTTPStatusError) and error.status == 500:
+                return True
+            return axios_like.is_retryable(error)
+
+        api = axios_like.create(retry_on=retry_on)
+    """
+    config: Mapping[str, Any] = getattr(error, "config", None) or {}
+    if isinstance(error, HTTPStatusError):
+        if error.status not in config.get("retry_status", DEFAULT_RETRY_STATUS):
+            return False
+        return error.status in ANY_METHOD_STATUS or _is_idempotent(config)
+    if isinstance(error, NetworkError):
+        return not error.may_have_reached_server or _is_idempotent(config)
+    return False
+
+
+def parse_retry_after(value: str | None, *, now: datetime, date: str | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value, or ``None`` if it is unusable.
+
+    Accepts delay-seconds (``"120"``, ``"1.5"``) and an HTTP-date. A date is
+    measured against ``date`` (the response's ``Date`` header) when that parses,
+    so clock skew does not matter, else against ``now``; a date in the past
+    means 0. Empty, negative, NaN or garbage values give ``None`` (fall back to
+    the strategy). Never raises.
+
+    >>> parse_retry_after("3", now=datetime.now(UTC))
+    3.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=datetime.now(UTC),
+    ...                   date="Wed, 21 Oct 2015 07:28:00 GMT")
+    10.0
+    >>> parse_retry_after("soon", now=datetime.now(UTC)) is None
+    True
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text[0].isdigit() or text[0] in "+-.":
+        try:
+            seconds = float(text)
+        except ValueError:
+            return None
+        if math.isnan(seconds) or seconds < 0:
+            return None
+        return seconds
+    when = _parse_http_date(text)
+    if when is None:
+        return None
+    reference = _parse_http_date(date) if date else None
+    return max(0.0, (when - (reference or now)).total_seconds())
+
+
+def _parse_http_date(text: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" dates parse naive: RFC 9110 dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+class Governor(Protocol):
+    """The seam for shared retry control (retry budget, circuit breaker, rate limits).
+
+    ``decide()`` stays pure and per call; a governor is shared by all calls of
+    a client. The shells ask it before every retry and tell it every outcome.
+    """
+
+    def admit_retry(self, state: RetryState, delay: float) -> str | None:
+        """``None`` admits the retry; a string refuses it and becomes ``RetryError.reason``."""
+        ...
+
+    def observe(self, state: RetryState, outcome: object) -> None:
+        """Called with every attempt's outcome (a ``Response`` or an error)."""
+        ...
+
+
+class RetryState:
+    """Per-call retry state. Created by each call; written only by :func:`decide`.
+
+    ``attempt`` is the number of the retry being decided (1 = the first retry)
+    and is what strategies read; ``attempts`` counts attempts made, replays
+    included; ``previous_delay`` is the last wait of this call.
+    """
+
+    __slots__ = (
+        "attempt",
+        "attempts",
+        "deadline_at",
+        "governor",
+        "history",
+        "max_retries",
+        "max_retry_after",
+        "previous_delay",
+        "replayable",
+        "replays",
+        "retry_on",
+        "skipped",
+        "start",
+        "strategy",
+    )
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        start: float,
+        replayable: bool = True,
+        governor: Governor | None = None,
+    ) -> None:
+        self.attempt = 0
+        self.attempts = 0
+        self.previous_delay: float | None = None
+        self.history: list[HistoryEntry] = []
+        self.replays = 0
+        #: Seconds of waits skipped under ``instant_retries()``; they count as elapsed.
+        self.skipped = 0.0
+        self.start = start
+        self.max_retries: int = config["max_retries"]
+        self.strategy: RetryStrategy = config["retry_strategy"]
+        self.retry_on: Callable[[BaseException], bool] = config["retry_on"] or is_retryable
+        self.max_retry_after: float = config["max_retry_after"]
+        deadline = config["deadline"]
+        self.deadline_at: float | None = None if deadline is None else start + deadline
+        self.replayable = replayable
+        self.governor = governor
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since the first attempt, counting skipped waits."""
+        return now + self.skipped - self.start
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        if self.deadline_at is None:
+            return None
+        return self.deadline_at - (now + self.skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Decision: wait ``delay`` seconds, then send again."""
+
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Decision: a limit stopped the retries; raise ``error`` (a ``RetryError``)."""
+
+    error: RetryError
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """Decision: the failure is final; raise ``error`` as itself."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class Again:
+    """Decision: replay at once (a ``Replay`` from an interceptor); merge ``meta``."""
+
+    meta: Mapping[str, Any]
+
+
+class Done:
+    """Decision: the attempt succeeded; return the response (one shared instance)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DONE"
+
+
+DONE: Final = Done()
+
+Decision = Done | Retry | Stop | Raise | Again
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, AxiosLikeError):
+        return error.reason
+    return type(error).__name__
+
+
+def _status(error: BaseException | None) -> int | None:
+    return error.status if isinstance(error, HTTPStatusError) else None
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds < 1e6 else f"{seconds:.3g}s"
+
+
+def _retry_after(error: BaseException, now_wall: datetime | None) -> float | None:
+    if not isinstance(error, HTTPStatusError) or error.status not in RETRY_AFTER_STATUS:
+        return None
+    headers = error.response.headers
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    return parse_retry_after(value, now=now_wall or datetime.now(UTC), date=headers.get("date"))
+
+
+def decide(
+    state: RetryState,
+    outcome: Response | Replay | BaseException,
+    now: float,
+    *,
+    cause: BaseException | None = None,
+    now_wall: datetime | None = None,
+) -> Decision:
+    """Decide what follows an attempt: ``DONE``, ``Retry``, ``Stop``, ``Raise`` or ``Again``.
+
+    ``outcome`` is the attempt's result after response interceptors: a
+    ``Response``, a ``Replay`` (then ``cause`` is the error it answered) or the
+    error. ``now`` is the monotonic clock, ``now_wall`` the wall clock for
+    ``Retry-After`` dates (``None``: read it; tests pass one).
+    """
+    state.attempts += 1
+    number = state.attempts
+    if isinstance(outcome, Response):
+        state.history.append(HistoryEntry(number, outcome.status, None, None, "ok"))
+        return DONE
+    if isinstance(outcome, Replay):
+        error = cause if cause is not None else RuntimeError("replay")
+        if state.replays >= MAX_REPLAYS:
+            error.add_note(f"axios_like: not replayed again after {MAX_REPLAYS} replays")
+            state.history.append(HistoryEntry(number, _status(error), error, None, "replay limit"))
+            return Raise(error)
+        state.replays += 1
+        state.history.append(HistoryEntry(number, _status(error), error, 0.0, "replay"))
+        return Again(outcome.meta)
+
+    error = outcome
+    reason = _reason(error)
+
+    def final(delay: float | None = None) -> None:
+        state.history.append(HistoryEntry(number, _status(error), error, delay, reason))
+
+    if isinstance(error, CLIENT_ERRORS) or not state.retry_on(error):
+        final()
+        return Raise(error)
+    if not state.replayable and getattr(error, "may_have_reached_server", True):
+        error.add_note(_NOT_REPLAYABLE_NOTE)
+        final()
+        return Raise(error)
+    if state.max_retries == 0:
+        final()
+        return Raise(error)
+    if state.attempt >= state.max_retries:
+        final()
+        return Stop(_retry_error(state, error, "max_retries"))
+
+    state.attempt += 1
+    wait = _retry_after(error, now_wall)
+    if wait is not None:
+        reason = f"{reason}, Retry-After {_fmt_seconds(wait)}"
+        if wait > state.max_retry_after:
+            final()
+            return Stop(_retry_error(state, error, "max_retry_after", wait))
+    else:
+        wait = max(0.0, float(state.strategy.delay_for(state)))
+    remaining = state.remaining(now)
+    if remaining is not None and wait > remaining:
+        final()
+        return Stop(_retry_error(state, error, "deadline"))
+    if state.governor is not None:
+        refused = state.governor.admit_retry(state, wait)
+        if refused is not None:
+            final()
+            return Stop(_retry_error(state, error, refused))
+    state.previous_delay = wait
+    final(wait)
+    return Retry(wait, reason)
+
+
+def _retry_error(
+    state: RetryState, error: BaseException, stop: str, retry_after: float | None = None
+) -> RetryError:
+    config = getattr(error, "config", None)
+    cfg = config or {}
+    url = redact_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))))
+    if stop == "max_retries":
+        why = f"max_retries={state.max_retries} reached"
+    elif stop == "deadline":
+        deadline = None if config is None else config.get("deadline")
+        why = f"deadline={deadline:g}s reached" if deadline else "deadline reached"
+    elif stop == "max_retry_after":
+        why = (
+            f"Retry-After {_fmt_seconds(retry_after or 0.0)} above "
+            f"max_retry_after={_fmt_seconds(state.max_retry_after)}"
+        )
+    else:
+        why = f"{stop}"
+    if isinstance(error, HTTPStatusError):
+        last = f"{error.status} {error.response.status_text}".rstrip()
+    else:
+        last = f"{_reason(error)} ({type(error).__name__})"
+    n = state.attempts
+    tries = f"{n} attempt{'s' if n != 1 else ''}"
+    message = f"{cfg.get('method', '')} {url} failed after {tries} ({why}): {last}"
+    return RetryError(
+        message.strip(),
+        reason=stop,
+        attempts=n,
+        history=tuple(state.history),
+        last_error=error,
+        config=config,
+    )

@@ -1,0 +1,195 @@
+"""Retry strategies: how long to wait before retry number ``attempt``.
+
+Rules of this module:
+
+1. A strategy is shared by every request of a client and by threads and tasks at
+   once, so it holds **no per-request state**: only its parameters and a random
+   source.
+2. The user-facing hook is ``get_delay(attempt)`` (1 = the first retry). The
+   engine calls ``delay_for(state)``, which defaults to
+   ``get_delay(state.attempt)``; :class:`DecorrelatedJitter` overrides it to read
+   the previous delay from the per-call state.
+3. Randomness comes from the ``random.Random`` given as ``rng`` (seed it in tests).
+4. Parameters are checked at construction: negative, NaN or infinite values are
+   a :class:`ConfigError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Protocol
+
+from ._exceptions import ConfigError
+
+__all__ = [
+    "DecorrelatedJitter",
+    "ExponentialBackoff",
+    "FixedDelay",
+    "LinearBackoff",
+    "RetryStrategy",
+]
+
+#: Retry numbers above this are treated as this one (the delay is capped long before).
+_MAX_STEP = 2**53
+
+
+class _HasRetryFacts(Protocol):
+    """What a strategy may read from the engine's per-call state."""
+
+    @property
+    def attempt(self) -> int: ...
+
+    @property
+    def previous_delay(self) -> float | None: ...
+
+
+def _check(owner: str, name: str, value: float, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{owner}.{name}", f"must be a number; got {value!r}")
+    if math.isnan(value) or math.isinf(value) or value < 0 or (positive and value == 0):
+        need = "a finite number > 0" if positive else "a finite number >= 0"
+        raise ConfigError(f"{owner}.{name}", f"must be {need}; got {value!r}")
+    return float(value)
+
+
+class RetryStrategy:
+    """Base class for retry strategies: subclass it and implement ``get_delay``.
+
+    ``get_delay(attempt)`` returns the seconds to wait before retry number
+    ``attempt`` (1 = the first retry). It must not keep per-request state on
+    ``self``: one strategy serves every request of a client at once.
+
+    Example::
+
+        class Fibonacci(axios_like.RetryStrategy):
+            def get_delay(self, attempt: int) -> float:
+                a, b = 0.5, 0.5
+                for _ in range(min(attempt, 40) - 1):
+                    a, b = b, a + b
+                return min(a, 20.0)
+
+        api = axios_like.create(retry_strategy=Fibonacci())
+    """
+
+    def get_delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-indexed)."""
+        raise NotImplementedError
+
+    def delay_for(self, state: _HasRetryFacts) -> float:
+        """The engine's entry point; override to use per-call facts from ``state``."""
+        return self.get_delay(state.attempt)
+
+    def __repr__(self) -> str:
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "rng"
+        )
+        return f"{type(self).__name__}({params})"
+
+
+class FixedDelay(RetryStrategy):
+    """The same wait before every retry.
+
+    >>> FixedDelay(0.5).get_delay(1), FixedDelay(0.5).get_delay(7)
+    (0.5, 0.5)
+    """
+
+    def __init__(self, delay: float = 1.0) -> None:
+        self.delay = _check("FixedDelay", "delay", delay)
+
+    def get_delay(self, attempt: int) -> float:
+        return self.delay
+
+
+class LinearBackoff(RetryStrategy):
+    """Waits of ``base + increment * (attempt - 1)``, capped at ``max_delay``.
+
+    >>> s = LinearBackoff(base=1.0, increment=2.0, max_delay=6.0)
+    >>> [s.get_delay(n) for n in (1, 2, 3, 4)]
+    [1.0, 3.0, 5.0, 6.0]
+    """
+
+    def __init__(self, base: float = 1.0, increment: float = 1.0, max_delay: float = 30.0) -> None:
+        self.base = _check("LinearBackoff", "base", base)
+        self.increment = _check("LinearBackoff", "increment", increment)
+        self.max_delay = _check("LinearBackoff", "max_delay", max_delay)
+
+    def get_delay(self, attempt: int) -> float:
+        step = min(attempt, _MAX_STEP) - 1
+        return min(self.max_delay, self.base + self.increment * step)
+
+
+class ExponentialBackoff(RetryStrategy):
+    """Waits of ``base * multiplier ** (attempt - 1)``, capped at ``max_delay``, plus jitter.
+
+    The jitter adds ``uniform(0, jitter * delay)`` on top of the capped delay, so
+    with the defaults the waits fall in [1, 1.5], [2, 3], [4, 6], ... and never
+    above ``max_delay * (1 + jitter)``. Large attempt numbers never overflow: the
+    exponent is capped before exponentiating.
+
+    >>> import random
+    >>> s = ExponentialBackoff(base=1.0, multiplier=2.0, max_delay=30.0, jitter=0.0)
+    >>> [s.get_delay(n) for n in (1, 2, 3, 4, 5, 6, 10_000)]
+    [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    """
+
+    def __init__(
+        self,
+        base: float = 1.0,
+        multiplier: float = 2.0,
+        max_delay: float = 30.0,
+        jitter: float = 0.5,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base = _check("ExponentialBackoff", "base", base)
+        self.multiplier = _check("ExponentialBackoff", "multiplier", multiplier, positive=True)
+        self.max_delay = _check("ExponentialBackoff", "max_delay", max_delay)
+        self.jitter = _check("ExponentialBackoff", "jitter", jitter)
+        self.rng = rng if rng is not None else random.Random()
+        # The first exponent at which the cap is reached; beyond it the result is
+        # the cap, so exponentiating further (and overflowing) is never needed.
+        if self.multiplier > 1.0 and self.base > 0.0 and self.max_delay > self.base:
+            self._max_exp = math.ceil(math.log(self.max_delay / self.base, self.multiplier)) + 1
+        else:
+            self._max_exp = 1 if self.multiplier > 1.0 else _MAX_STEP
+
+    def get_delay(self, attempt: int) -> float:
+        exp = min(attempt - 1, self._max_exp)
+        delay = min(self.max_delay, self.base * self.multiplier**exp)
+        if self.jitter:
+            delay += self.rng.uniform(0.0, self.jitter * delay)
+        return delay
+
+
+class DecorrelatedJitter(RetryStrategy):
+    """AWS "decorrelated jitter": ``min(max_delay, uniform(base, 3 * previous))``.
+
+    ``previous`` is the wait before the previous retry of *the same call* (``base``
+    for the first retry); the engine keeps it in the per-call state, so one
+    strategy object can serve any number of concurrent calls.
+
+    >>> import random
+    >>> s = DecorrelatedJitter(base=1.0, max_delay=30.0, rng=random.Random(7))
+    >>> 1.0 <= s.get_delay(1) <= 3.0
+    True
+    """
+
+    def __init__(
+        self, base: float = 1.0, max_delay: float = 30.0, *, rng: random.Random | None = None
+    ) -> None:
+        self.base = _check("DecorrelatedJitter", "base", base)
+        self.max_delay = _check("DecorrelatedJitter", "max_delay", max_delay)
+        self.rng = rng if rng is not None else random.Random()
+
+    def next_delay(self, previous: float | None) -> float:
+        """The wait that follows a wait of ``previous`` seconds (``None``: the first)."""
+        prev = self.base if previous is None or previous < self.base else previous
+        return min(self.max_delay, self.rng.uniform(self.base, 3.0 * prev))
+
+    def get_delay(self, attempt: int) -> float:
+        """Without per-call facts every retry is drawn as the first one."""
+        return self.next_delay(None)
+
+    def delay_for(self, state: _HasRetryFacts) -> float:
+        return self.next_delay(state.previous_delay)

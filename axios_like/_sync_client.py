@@ -1,0 +1,268 @@
+"""``Client``: the sync shell. GENERATED from ``_async_client.py``: do not edit.
+
+Edit ``_async_client.py`` and run ``python scripts/unasync.py`` (``scripts/unasync.py``).
+A shell only does I/O: run interceptors and middleware, send through httpx,
+close, sleep. Every decision is made by the core (``_pipeline``, ``_retry``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Self, cast
+
+import httpx
+from typing_extensions import Unpack
+
+from ._config import (
+    ClientConfig,
+    RequestConfig,
+    RequestOptions,
+    attempt_copy,
+    split_client_config,
+)
+from ._models import Replay, Response
+from ._pipeline import (
+    DRAIN_LIMIT,
+    Call,
+    Handler,
+    Interceptors,
+    MiddlewareStack,
+    begin_wait,
+    build_request,
+    checked_config,
+    checked_middleware_result,
+    checked_response,
+    describe,
+    failed_response,
+    finish,
+    is_replayable,
+    map_error,
+    retry_event,
+    send_kwargs,
+    to_outcome,
+    with_meta,
+)
+from ._retry import Again, Done, Raise, Retry, RetryState, decide
+from ._verbs import Verbs
+
+__all__ = ["Client", "Middleware", "create"]
+
+#: ``def mw(config, call_next) -> Response``; ``call_next(config)`` runs the rest.
+Middleware = Callable[[RequestConfig, Callable[[RequestConfig], Response]], Response]
+Outcome = Response | Replay | BaseException
+
+
+class Client(Verbs):
+    """An async axios-style client over one ``httpx.Client`` (one connection pool).
+
+    Create it with :func:`axios_like.create`. Share it between the tasks of
+    one event loop; close it with ``close()`` or ``with``.
+
+    Example::
+
+        with axios_like.create(base_url="https://api.example.com") as api:
+            r = api.get("/users/1", max_retries=5)
+            print(r.status, r.data)
+    """
+
+    def __init__(
+        self, config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
+    ) -> None:
+        self.defaults, http_kwargs = split_client_config({**(config or {}), **kwargs})
+        self._http = httpx.Client(**http_kwargs)
+        #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
+        self.interceptors = Interceptors(allow_async=False)
+        self._middleware: MiddlewareStack[Middleware] = MiddlewareStack(allow_async=False)
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Add middleware around the whole retry loop; the first added is the outermost.
+
+        Example::
+
+            def timing(config, call_next):
+                start = time.perf_counter()
+                try:
+                    return call_next(config)
+                finally:
+                    print(config["url"], time.perf_counter() - start)
+
+            api.use(timing)
+        """
+        return self._middleware.add(middleware)
+
+    def request(
+        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+    ) -> Response:
+        """Send a request through the whole pipeline and return its ``Response``."""
+        call = Call(self.defaults, method, url, config, self.interceptors, self._middleware.items)
+        return self._next(call, 0, call.config)
+
+    @contextmanager
+    def stream(
+        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+    ) -> Iterator[Response]:
+        """Send a request and yield its ``Response`` with the body not read yet.
+
+        Retries happen only while opening, before the body is handed over.
+
+        Example::
+
+            with api.stream("GET", "/big") as r:
+                for chunk in r.iter_bytes():
+                    ...
+        """
+        call = Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            self.interceptors,
+            self._middleware.items,
+            stream=True,
+        )
+        response = self._next(call, 0, call.config)
+        try:
+            yield response
+        finally:
+            response.raw.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ the call, in order
+
+    def _next(self, call: Call, index: int, config: Any) -> Response:
+        """Middleware ``index`` onwards, then the retry loop: the order of one call."""
+        if index == len(call.middleware):
+            return self._retry_loop(call, config)
+
+        def call_next(given: Any) -> Response:
+            return self._next(call, index + 1, checked_config(given, config, "middleware"))
+
+        middleware = call.middleware[index]
+        return checked_middleware_result(middleware(config, call_next), middleware)
+
+    def _retry_loop(self, call: Call, config: dict[str, Any]) -> Response:
+        state = RetryState(config, start=time.monotonic(), replayable=is_replayable(config))
+        while True:
+            outcome, cause = self._attempt(call, config, state)
+            step = decide(state, outcome, time.monotonic(), cause=cause)
+            if isinstance(step, Done):
+                return finish(cast(Response, outcome), state)
+            self._discard(failed_response(outcome, cause))
+            if isinstance(step, Retry):
+                error = outcome if isinstance(outcome, BaseException) else cause
+                assert error is not None
+                self._wait(state, step, error, config)
+            elif isinstance(step, Again):
+                config = with_meta(config, step.meta)
+            elif isinstance(step, Raise):
+                raise step.error
+            else:
+                raise step.error from step.error.last_error
+
+    def _attempt(
+        self, call: Call, config: dict[str, Any], state: RetryState
+    ) -> tuple[Outcome, BaseException | None]:
+        """One attempt: request interceptors, send, response interceptors."""
+        cfg = self._run_request_chain(call.request_chain, config)
+        outcome: Outcome
+        try:
+            request = build_request(self._http, cfg, state.remaining(time.monotonic()))
+            raw = self._http.send(request, **send_kwargs(cfg, call.stream))
+            outcome = to_outcome(raw, cfg)
+        except Exception as exc:  # mapped to our tree; cancellation is not an Exception
+            outcome = map_error(exc, cfg)
+        if not call.response_chain:
+            return outcome, None
+        return self._run_response_chain(call.response_chain, outcome)
+
+    def _run_request_chain(
+        self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not chain:
+            return config
+        cfg = attempt_copy(config)
+        error: BaseException | None = None
+        for on_fulfilled, on_rejected in chain:
+            handler = on_fulfilled if error is None else on_rejected
+            if handler is None:
+                continue
+            try:
+                result = handler(cfg if error is None else error)
+                cfg = checked_config(result, cfg, f"request interceptor {describe(handler)}")
+                error = None
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            raise error
+        return cfg
+
+    def _run_response_chain(
+        self, chain: tuple[tuple[Handler | None, Handler | None], ...], outcome: Outcome
+    ) -> tuple[Outcome, BaseException | None]:
+        cause: BaseException | None = None
+        for on_fulfilled, on_rejected in chain:
+            failed = isinstance(outcome, BaseException)
+            handler = on_rejected if failed else on_fulfilled
+            if handler is None:
+                continue
+            if failed:
+                cause = outcome  # type: ignore[assignment]
+            try:
+                result = handler(outcome)
+                outcome = checked_response(result, handler, may_replay=failed)
+            except Exception as exc:
+                outcome = exc
+            if isinstance(outcome, Replay):
+                break
+        return outcome, cause
+
+    def _wait(
+        self, state: RetryState, step: Retry, error: BaseException, config: Mapping[str, Any]
+    ) -> None:
+        hook = config["on_retry"]
+        event = retry_event(state, step.delay, step.reason, error, time.monotonic())
+        if hook is not None:
+            hook(event)
+        seconds = begin_wait(state, step.delay)
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def _discard(self, raw: httpx.Response | None) -> None:
+        """Drain (a little) and close a failed attempt's response so its connection is reused."""
+        if raw is None:
+            return
+        try:
+            if not raw.is_stream_consumed:
+                received = 0
+                for chunk in raw.iter_raw():
+                    received += len(chunk)
+                    if received > DRAIN_LIMIT:
+                        break
+        except httpx.HTTPError:
+            pass
+        finally:
+            raw.close()
+
+
+def create(config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]) -> Client:
+    """Create an :class:`Client` from a config dict and/or keyword arguments.
+
+    An unknown key or a bad value raises :class:`~axios_like.ConfigError` naming the key.
+
+    Example::
+
+        api = axios_like.create({"base_url": "https://api.example.com", "max_retries": 5})
+        r = api.get("/users/1")
+    """
+    return Client(config, **kwargs)

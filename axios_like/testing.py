@@ -1,0 +1,41 @@
+"""Helpers for the test suites of code that uses ``axios_like``.
+
+``instant_retries()`` makes retries skip their waits while still computing and
+reporting them (to ``on_retry``, the log and the history), so a suite that
+exercises retry paths never sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ._pipeline import INSTANT
+
+__all__ = ["instant_retries"]
+
+
+@contextmanager
+def instant_retries() -> Iterator[None]:
+    """Skip every retry wait, in every client and thread, while the block is open.
+
+    Waits are still computed and reported; the skipped seconds count as
+    elapsed time, so a ``deadline`` stops the retries exactly as it would for
+    real. Blocks nest; leaving one restores the previous mode.
+
+    Example::
+
+        from axios_like.testing import instant_retries
+
+        def test_flaky_endpoint(api):
+            with instant_retries():
+                r = api.get("/flaky")      # three 503s then 200: no real waiting
+            assert r.attempts == 4
+    """
+    with INSTANT.lock:
+        INSTANT.depth += 1
+    try:
+        yield
+    finally:
+        with INSTANT.lock:
+            INSTANT.depth -= 1
