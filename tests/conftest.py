@@ -1,0 +1,92 @@
+"""Shared fixtures.
+
+- ``server``: a real HTTP/1.1 server on 127.0.0.1 (``FlakyServer``), scriptable per path.
+- ``instant``: every retry wait skipped (computed and reported, not slept).
+- ``make_client``: parametrized over ``sync`` and ``async``; returns a factory of
+  :class:`Both`, a facade with awaitable methods over either client flavour, so a
+  behaviour is written once and runs over both clients.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+import axios_like
+from axios_like._flaky_server import FlakyServer
+from axios_like.testing import instant_retries
+
+
+@pytest.fixture
+def server() -> Iterator[FlakyServer]:
+    with FlakyServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def instant() -> Iterator[None]:
+    with instant_retries():
+        yield
+
+
+class Both:
+    """One client of either flavour behind awaitable methods."""
+
+    def __init__(self, is_async: bool, config: dict[str, Any]) -> None:
+        self.is_async = is_async
+        self.client: axios_like.Client | axios_like.AsyncClient = (
+            axios_like.create_async(config) if is_async else axios_like.create(config)
+        )
+
+    @property
+    def interceptors(self) -> axios_like.Interceptors:
+        return self.client.interceptors
+
+    async def request(self, method: str, url: str, **config: Any) -> axios_like.Response:
+        result = self.client.request(method, url, **config)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    async def get(self, url: str, **config: Any) -> axios_like.Response:
+        return await self.request("GET", url, **config)
+
+    async def post(self, url: str, **config: Any) -> axios_like.Response:
+        return await self.request("POST", url, **config)
+
+    async def put(self, url: str, **config: Any) -> axios_like.Response:
+        return await self.request("PUT", url, **config)
+
+    async def delete(self, url: str, **config: Any) -> axios_like.Response:
+        return await self.request("DELETE", url, **config)
+
+    async def read_stream(self, method: str, url: str, **config: Any) -> tuple[int, bytes]:
+        """Open ``stream()``, read the whole body; return (status, body)."""
+        if isinstance(self.client, axios_like.AsyncClient):
+            async with self.client.stream(method, url, **config) as r:
+                return r.status, await r.aread()
+        with self.client.stream(method, url, **config) as r:
+            return r.status, r.read()
+
+    async def close(self) -> None:
+        if isinstance(self.client, axios_like.AsyncClient):
+            await self.client.aclose()
+        else:
+            self.client.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+async def make_client(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Both]]:
+    made: list[Both] = []
+
+    def factory(config: dict[str, Any] | None = None, **kwargs: Any) -> Both:
+        both = Both(request.param == "async", {**(config or {}), **kwargs})
+        made.append(both)
+        return both
+
+    yield factory
+    for both in made:
+        await both.close()
