@@ -74,7 +74,9 @@ class AsyncClient(AsyncVerbs):
     def __init__(
         self, config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
     ) -> None:
-        self.defaults, http_kwargs = split_client_config({**(config or {}), **kwargs})
+        self.defaults, http_kwargs = split_client_config(
+            {**(config or {}), **kwargs}, is_async=True
+        )
         self._http = httpx.AsyncClient(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=True)
@@ -100,7 +102,15 @@ class AsyncClient(AsyncVerbs):
         self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
     ) -> Response:
         """Send a request through the whole pipeline and return its ``Response``."""
-        call = Call(self.defaults, method, url, config, self.interceptors, self._middleware.items)
+        call = Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            self.interceptors,
+            self._middleware.items,
+            is_async=True,
+        )
         return await self._next(call, 0, call.config)
 
     @asynccontextmanager
@@ -124,6 +134,7 @@ class AsyncClient(AsyncVerbs):
             config,
             self.interceptors,
             self._middleware.items,
+            is_async=True,
             stream=True,
         )
         response = await self._next(call, 0, call.config)

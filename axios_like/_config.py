@@ -15,6 +15,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import (
@@ -119,6 +120,17 @@ def _show(key: str, value: object) -> str:
 
 def _fail(key: str, need: str, value: object) -> ConfigError:
     return ConfigError(key, f"must be {need}; got {_show(key, value)}")
+
+
+#: Config keys holding user callables that the client calls (sync Client: no ``async def``).
+_HOOK_KEYS: Final = frozenset({"on_retry", "retry_on", "validate_status"})
+
+
+def is_async_callable(fn: object) -> bool:
+    """True for an ``async def`` function or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -285,6 +297,8 @@ _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
 
 def library_defaults() -> dict[str, Any]:
     """A fresh dict of the library's defaults (a new strategy object each time)."""
+    from ._retry import is_retryable  # here, not at the top: _retry imports this module
+
     return {
         "headers": httpx.Headers(),
         "params": {},
@@ -293,7 +307,7 @@ def library_defaults() -> dict[str, Any]:
         "max_retries": 3,
         "retry_strategy": ExponentialBackoff(base=1.0, multiplier=2.0, max_delay=30.0, jitter=0.5),
         "retry_status": frozenset({408, 429, 502, 503, 504}),
-        "retry_on": None,  # None = axios_like.is_retryable (resolved by the retry core)
+        "retry_on": is_retryable,
         "max_retry_after": 60.0,
         "deadline": None,
         "on_retry": None,
@@ -314,7 +328,7 @@ def _unknown(key: str, *, client: bool) -> ConfigError:
     return ConfigError(key, f"unknown config key{hint}; known keys: {', '.join(known)}")
 
 
-def validate(config: Mapping[str, Any], *, client: bool) -> dict[str, Any]:
+def validate(config: Mapping[str, Any], *, client: bool, is_async: bool = True) -> dict[str, Any]:
     """Check every key and value of ``config``; return the normalised copy.
 
     >>> validate({"max_retries": 2}, client=False)
@@ -332,6 +346,10 @@ def validate(config: Mapping[str, Any], *, client: bool) -> dict[str, Any]:
         if check is None:
             raise _unknown(key, client=client)
         out[key] = check(key, value)
+        if not is_async and key in _HOOK_KEYS and is_async_callable(value):
+            raise ConfigError(
+                key, "is 'async def', which the sync Client cannot await: use a plain function"
+            )
     check_body(out)
     return out
 
@@ -378,14 +396,20 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def split_client_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_client_config(
+    config: Mapping[str, Any], *, is_async: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ``create()``'s config; return (request defaults, httpx client kwargs)."""
-    valid = validate(config, client=True)
+    valid = validate(config, client=True, is_async=is_async)
+    transport = valid.get("transport")
+    if transport is not None and not isinstance(
+        transport, httpx.AsyncBaseTransport if is_async else httpx.BaseTransport
+    ):
+        need = "an httpx.AsyncBaseTransport" if is_async else "an httpx.BaseTransport"
+        flavour = "create_async()" if is_async else "create()"
+        raise _fail("transport", f"{need} for {flavour}", transport)
     httpx_kwargs = {k: valid.pop(k) for k in list(valid) if k in HTTPX_CLIENT_KEYS}
-    defaults = merge(library_defaults(), valid)
-    if "headers" not in valid:
-        defaults["headers"] = httpx.Headers()
-    return defaults, httpx_kwargs
+    return merge(library_defaults(), valid), httpx_kwargs
 
 
 def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:

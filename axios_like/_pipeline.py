@@ -13,7 +13,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections.abc import AsyncIterable, Callable, Mapping
@@ -21,7 +20,15 @@ from typing import Any, Final, Generic, TypeVar, cast
 
 import httpx
 
-from ._config import _VALIDATORS, attempt_copy, check_body, join_url, merge, validate
+from ._config import (
+    _VALIDATORS,
+    attempt_copy,
+    check_body,
+    is_async_callable,
+    join_url,
+    merge,
+    validate,
+)
 from ._exceptions import ConfigError, HTTPStatusError, from_httpx
 from ._models import Replay, Response, RetryEvent
 from ._redact import redact_url
@@ -62,12 +69,6 @@ def is_instant() -> bool:
 # ---------------------------------------------------------------- registries
 
 
-def _is_async_callable(fn: object) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
-    )
-
-
 def describe(fn: object) -> str:
     """A handler's name for error messages."""
     return getattr(fn, "__qualname__", None) or repr(fn)
@@ -104,7 +105,7 @@ class InterceptorManager:
                 continue
             if not callable(fn):
                 raise TypeError(f"{self._kind} interceptor {role} must be callable; got {fn!r}")
-            if not self._allow_async and _is_async_callable(fn):
+            if not self._allow_async and is_async_callable(fn):
                 raise TypeError(
                     f"{self._kind} interceptor {role} {describe(fn)} is 'async def'; the sync "
                     "Client cannot await it: use axios_like.create_async() or a plain function"
@@ -157,7 +158,7 @@ class MiddlewareStack(Generic[R]):
     def add(self, middleware: R) -> R:
         if not callable(middleware):
             raise TypeError(f"middleware must be callable; got {middleware!r}")
-        if self._allow_async != _is_async_callable(middleware):
+        if self._allow_async != is_async_callable(middleware):
             want = "'async def mw(config, call_next)'" if self._allow_async else "a plain function"
             raise TypeError(
                 f"middleware {describe(middleware)} must be {want} on this client flavour"
@@ -184,15 +185,16 @@ class Call:
         interceptors: Interceptors,
         middleware: tuple[Any, ...],
         *,
+        is_async: bool,
         stream: bool = False,
     ) -> None:
         if not isinstance(method, str) or not method:
             raise ConfigError("method", f"must be an HTTP method name; got {method!r}")
         if not isinstance(url, str | httpx.URL):
             raise ConfigError("url", f"must be a string; got {type(url).__name__}")
-        config = merge(defaults, validate(overrides, client=False)) if overrides else dict(defaults)
-        if not overrides:
-            config = attempt_copy(config)  # the call's own headers/params/meta
+        if overrides:
+            defaults = merge(defaults, validate(overrides, client=False, is_async=is_async))
+        config = attempt_copy(defaults)  # the call's own headers/params/meta
         config["method"] = method.upper()
         config["url"] = str(url)
         self.config = config
@@ -322,6 +324,10 @@ def to_outcome(raw: httpx.Response, cfg: Mapping[str, Any]) -> Response | HTTPSt
 
 def map_error(exc: Exception, cfg: Mapping[str, Any]) -> BaseException:
     """An exception raised while building, sending or reading, as the caller will see it."""
+    if isinstance(exc, httpx.HTTPStatusError):  # raised by a user's httpx event hook
+        error: BaseException = HTTPStatusError(str(exc), response=Response(exc.response, cfg))
+        error.__cause__ = exc
+        return error
     if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
         url = join_url(cfg.get("base_url"), str(cfg.get("url", "")))
         error = from_httpx(exc, cfg, str(cfg.get("method", "")), url)

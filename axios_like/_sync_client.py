@@ -70,7 +70,9 @@ class Client(Verbs):
     def __init__(
         self, config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
     ) -> None:
-        self.defaults, http_kwargs = split_client_config({**(config or {}), **kwargs})
+        self.defaults, http_kwargs = split_client_config(
+            {**(config or {}), **kwargs}, is_async=False
+        )
         self._http = httpx.Client(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=False)
@@ -96,7 +98,15 @@ class Client(Verbs):
         self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
     ) -> Response:
         """Send a request through the whole pipeline and return its ``Response``."""
-        call = Call(self.defaults, method, url, config, self.interceptors, self._middleware.items)
+        call = Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            self.interceptors,
+            self._middleware.items,
+            is_async=False,
+        )
         return self._next(call, 0, call.config)
 
     @contextmanager
@@ -120,6 +130,7 @@ class Client(Verbs):
             config,
             self.interceptors,
             self._middleware.items,
+            is_async=False,
             stream=True,
         )
         response = self._next(call, 0, call.config)

@@ -49,6 +49,7 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\baread\b", "read"),
     (r"allow_async=True", "allow_async=False"),
+    (r"is_async=True", "is_async=False"),
     (r"^import asyncio\n", ""),
     (r"^import inspect\n", ""),
     (r"^.*# unasync: remove\n", ""),
