@@ -47,12 +47,14 @@ from ._strategies import (
     RetryStrategy,
 )
 from ._sync_client import Client, Middleware, create
+from .auth import AuthRefreshError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient",
     "AsyncMiddleware",
+    "AuthRefreshError",
     "AxiosLikeError",
     "BodyNotReplayableError",
     "Client",

@@ -22,6 +22,7 @@
     ├── DecodingError                   the response body could not be decoded
     ├── StreamError                     a streamed response was used the wrong way
     ├── HTTPStatusError                 validate_status rejected a status; .response, .status
+    ├── AuthRefreshError                (axios_like.auth) refresh_token() failed; __cause__ = why
     └── RetryError                      a limit stopped retries; __cause__ = the last error
 
 Every httpx exception a user can see is mapped by :func:`from_httpx` through
@@ -291,12 +292,35 @@ class RetryError(AxiosLikeError):
         self.last_error = last_error
 
 
+def _caused_by(exc: BaseException, kind: type[OSError], word: str) -> bool:
+    """Whether ``exc`` or what it chains to is a ``kind`` (or says ``word``).
+
+    The sync transport's message says "Connection refused"; the async one (anyio)
+    says "All connection attempts failed" and keeps the ``ConnectionRefusedError``
+    in the chain, so the chain is searched too (bounded: chains can be cyclic).
+    """
+    todo: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while todo and len(seen) < 32:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind) or word in str(item).lower():
+            return True
+        todo.extend((item.__cause__, item.__context__))
+        if isinstance(item, BaseExceptionGroup):
+            todo.extend(item.exceptions)
+    return False
+
+
 def _connect_reason(exc: httpx.HTTPError) -> str:
-    return "connect refused" if "refused" in str(exc).lower() else "connect error"
+    refused = _caused_by(exc, ConnectionRefusedError, "refused")
+    return "connect refused" if refused else "connect error"
 
 
 def _read_reason(exc: httpx.HTTPError) -> str:
-    return "connection reset" if "reset" in str(exc).lower() else "read error"
+    return "connection reset" if _caused_by(exc, ConnectionResetError, "reset") else "read error"
 
 
 #: httpx exception -> our class. Most specific first: the first ``isinstance`` match wins.
@@ -316,6 +340,7 @@ _HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
     (httpx.LocalProtocolError, InvalidRequestError),
     (httpx.TooManyRedirects, TooManyRedirectsError),
     (httpx.DecodingError, DecodingError),
+    (httpx.StreamConsumed, BodyNotReplayableError),
     (httpx.StreamError, StreamError),
     (httpx.NetworkError, NetworkError),
     (httpx.TransportError, NetworkError),
