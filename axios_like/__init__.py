@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+from . import transports  # noqa: F401 - axios_like.transports.aiohttp_transport()
 from ._async_client import AsyncClient, AsyncMiddleware, create_async
 from ._config import ClientConfig, RequestConfig, RequestOptions
 from ._exceptions import (

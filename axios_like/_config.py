@@ -15,6 +15,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import re
@@ -107,12 +108,20 @@ def _default_validate_status(status: int) -> bool:
     return 200 <= status < 300
 
 
+#: Keys whose rejected values may hold secrets (a token in a list of header pairs, a
+#: password in a URL): error messages show only the value's type.
+_SHOW_TYPE_ONLY: Final = frozenset(
+    {"auth", "params", "data", "json", "content", "form", "files", "cookies", "headers"}
+    | {"url", "base_url", "proxy"}
+)
+
+
 def _show(key: str, value: object) -> str:
     if key == "headers" and isinstance(value, Mapping):
         return repr(
             {k: (REDACTED if str(k).lower() in SECRET_HEADERS else v) for k, v in value.items()}
         )
-    if key in ("auth", "params", "data", "json", "content", "form", "files", "cookies"):
+    if key in _SHOW_TYPE_ONLY:
         return f"<{type(value).__name__}>"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -124,6 +133,8 @@ def _fail(key: str, need: str, value: object) -> ConfigError:
 
 #: Config keys holding user callables that the client calls (sync Client: no ``async def``).
 _HOOK_KEYS: Final = frozenset({"on_retry", "retry_on", "validate_status"})
+#: Hooks that must answer at once, on both clients (only ``on_retry`` may be awaited).
+_SYNC_ONLY_HOOKS: Final = frozenset({"retry_on", "validate_status"})
 
 
 def is_async_callable(fn: object) -> bool:
@@ -157,6 +168,10 @@ def _v_headers(key: str, value: Any) -> Any:
             raise ConfigError(
                 key, f"header {name!r} must map a str name to a str value; got {_show(key, value)}"
             )
+        if isinstance(item, str) and not item.isascii():  # httpx encodes str values as ASCII
+            raise ConfigError(
+                key, f"header {name!r}: a str value must be ASCII; pass bytes for other encodings"
+            )
     return value
 
 
@@ -171,6 +186,8 @@ def _v_any(key: str, value: Any) -> Any:
 
 
 def _v_content(key: str, value: Any) -> Any:
+    if isinstance(value, Mapping):  # iterable, but surely meant as json= or form=
+        raise _fail(key, "str, bytes or an (async) iterable of bytes (a dict goes in json=)", value)
     if value is None or isinstance(value, str | bytes | bytearray | Iterable | AsyncIterable):
         return value
     raise _fail(key, "str, bytes or an (async) iterable of bytes", value)
@@ -323,8 +340,12 @@ def _unknown(key: str, *, client: bool) -> ConfigError:
             key, "is an httpx client setting: give it to create(), not to a single request"
         )
     known = sorted(_VALIDATORS) + (sorted(HTTPX_CLIENT_KEYS) if client else [])
-    close = [k for k in known if k.replace("_", "") == key.lower().replace("_", "")]
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    # Compare without case and underscores ("baseURL", "maxRetries"), then by
+    # similarity ("max_retry", "timout"); difflib alone misses the camelCase spellings.
+    folded = {k.replace("_", ""): k for k in known}
+    wanted = str(key).lower().replace("_", "")
+    close = [wanted] if wanted in folded else difflib.get_close_matches(wanted, folded, 1, 0.7)
+    hint = f" (did you mean {folded[close[0]]!r}?)" if close else ""
     return ConfigError(key, f"unknown config key{hint}; known keys: {', '.join(known)}")
 
 
@@ -350,6 +371,16 @@ def validate(config: Mapping[str, Any], *, client: bool, is_async: bool = True) 
             raise ConfigError(
                 key, "is 'async def', which the sync Client cannot await: use a plain function"
             )
+        if key in _SYNC_ONLY_HOOKS and is_async_callable(value):
+            # Called inside the pure decision (retry_on) or on every response
+            # (validate_status): a coroutine there would count as True.
+            raise ConfigError(key, "must be a plain function returning a bool, not 'async def'")
+        if not is_async and key in ("content", "data") and isinstance(value, AsyncIterable):
+            raise ConfigError(
+                key,
+                "is an async iterable, which the sync Client cannot send: use bytes or a "
+                "plain iterator, or axios_like.create_async()",
+            )
     check_body(out)
     return out
 
@@ -370,6 +401,9 @@ def _merge_headers(base: httpx.Headers, extra: Mapping[str, Any]) -> httpx.Heade
     for name, value in extra.items():
         if value is None:
             merged.pop(name, None)
+        elif isinstance(value, bytes):  # httpx.Headers.__setitem__ takes str only
+            merged.pop(name, None)
+            merged.update({name.encode(): value})
         else:
             merged[name] = value
     return merged

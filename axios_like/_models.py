@@ -81,8 +81,9 @@ class RetryEvent:
     delay: float
     #: What failed: ``HTTPStatusError`` for a rejected status, a ``NetworkError``, ...
     error: BaseException
-    #: The config of the failed attempt, after request interceptors.
-    config: Mapping[str, Any]
+    #: The config of the failed attempt, after request interceptors. Left out of the
+    #: repr: its headers and params may hold secrets (cookies, tokens in the query).
+    config: Mapping[str, Any] = field(repr=False)
     #: Short text: ``"status 503"``, ``"connect refused"``, ``"status 429, Retry-After 2s"``.
     reason: str
     #: Seconds since the first attempt started.

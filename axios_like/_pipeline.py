@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, TypeVar, cast
 
 import httpx
@@ -29,7 +29,7 @@ from ._config import (
     merge,
     validate,
 )
-from ._exceptions import ConfigError, HTTPStatusError, from_httpx
+from ._exceptions import AxiosLikeError, ConfigError, HTTPStatusError, from_httpx
 from ._models import Replay, Response, RetryEvent
 from ._redact import redact_url
 from ._retry import RetryState
@@ -208,7 +208,9 @@ def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[st
     """Check a config handed back by middleware or a request interceptor.
 
     The same object (mutated in place) gets a key check; a new object is
-    validated in full, so a wrong value fails here, naming the key.
+    validated in full, so a wrong value fails here, naming the key. Keys a new
+    object leaves out keep their values from ``original`` (as axios falls back to
+    its defaults), so ``return {"url": "/other"}`` does not lose the timeout.
     """
     if not isinstance(given, dict):
         raise TypeError(f"{who} must return the request config (a dict); got {type(given)!r}")
@@ -216,7 +218,7 @@ def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[st
         unknown = given.keys() - _ATTEMPT_KEYS
         if unknown:
             raise ConfigError(sorted(unknown)[0], f"unknown config key set by {who}")
-        given = {**given, **validate(given, client=False)}
+        given = {**original, **given, **validate(given, client=False)}
     elif not given.keys() <= _ATTEMPT_KEYS:
         key = sorted(given.keys() - _ATTEMPT_KEYS)[0]
         raise ConfigError(key, f"unknown config key set by {who}")
@@ -314,7 +316,11 @@ def to_outcome(raw: httpx.Response, cfg: Mapping[str, Any]) -> Response | HTTPSt
     response = Response(raw, cfg)
     if cfg["validate_status"](raw.status_code):
         return response
-    request = raw.request
+    return _status_error(response)
+
+
+def _status_error(response: Response) -> HTTPStatusError:
+    request, raw = response.request, response.raw
     return HTTPStatusError(
         f"{request.method} {redact_url(request.url)} failed with status "
         f"{raw.status_code} {raw.reason_phrase}".rstrip(),
@@ -325,15 +331,20 @@ def to_outcome(raw: httpx.Response, cfg: Mapping[str, Any]) -> Response | HTTPSt
 def map_error(exc: Exception, cfg: Mapping[str, Any]) -> BaseException:
     """An exception raised while building, sending or reading, as the caller will see it."""
     if isinstance(exc, httpx.HTTPStatusError):  # raised by a user's httpx event hook
-        error: BaseException = HTTPStatusError(str(exc), response=Response(exc.response, cfg))
+        # Not str(exc): httpx's message shows the URL unredacted (query values, password).
+        error: BaseException = _status_error(Response(exc.response, cfg))
         error.__cause__ = exc
         return error
-    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
+    # httpx.StreamError is a RuntimeError, not an HTTPError: a generator body sent
+    # again by a 307 redirect raises StreamConsumed from inside send().
+    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
         url = join_url(cfg.get("base_url"), str(cfg.get("url", "")))
         error = from_httpx(exc, cfg, str(cfg.get("method", "")), url)
         error.__cause__ = exc
         error.__suppress_context__ = True
         return error
+    if isinstance(exc, AxiosLikeError) and exc.config is None:
+        exc.config = cfg  # e.g. a ConfigError from build_request: every error has .config
     return exc
 
 
@@ -386,8 +397,3 @@ def begin_wait(state: RetryState, delay: float) -> float:
         state.skipped += delay
         return 0.0
     return delay
-
-
-def is_async_iterable(value: object) -> bool:
-    """True for an async iterable body (only the async client can send one)."""
-    return isinstance(value, AsyncIterable)
