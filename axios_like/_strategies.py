@@ -150,15 +150,23 @@ class ExponentialBackoff(RetryStrategy):
         # The first exponent at which the cap is reached; beyond it the result is
         # the cap, so exponentiating further (and overflowing) is never needed.
         if self.multiplier > 1.0 and self.base > 0.0 and self.max_delay > self.base:
-            self._max_exp = math.ceil(math.log(self.max_delay / self.base, self.multiplier)) + 1
+            # Logs of each side: max_delay / base itself may overflow to inf.
+            span = (math.log(self.max_delay) - math.log(self.base)) / math.log(self.multiplier)
+            self._max_exp = math.ceil(span) + 1
         else:
             self._max_exp = 1 if self.multiplier > 1.0 else _MAX_STEP
 
     def get_delay(self, attempt: int) -> float:
-        exp = min(attempt - 1, self._max_exp)
-        delay = min(self.max_delay, self.base * self.multiplier**exp)
+        exp = attempt - 1 if attempt <= self._max_exp else self._max_exp
+        try:
+            delay = self.base * self.multiplier**exp
+        except OverflowError:  # multiplier**exp beyond float range: long past the cap
+            delay = self.max_delay
+        if delay > self.max_delay:
+            delay = self.max_delay
         if self.jitter:
-            delay += self.rng.uniform(0.0, self.jitter * delay)
+            # == rng.uniform(0, jitter * delay), bit for bit, without its call overhead
+            delay += self.jitter * delay * self.rng.random()
         return delay
 
 
