@@ -59,10 +59,10 @@ Outcome = Response | Replay | BaseException
 
 
 class AsyncClient(AsyncVerbs):
-    """An async axios-style client over one ``httpx.AsyncClient`` (one connection pool).
+    """An axios-style client over one ``httpx.AsyncClient`` (one connection pool).
 
-    Create it with :func:`axios_like.create_async`. Share it between the tasks of
-    one event loop; close it with ``await aclose()`` or ``async with``.
+    Create it with :func:`axios_like.create_async`. Share it between
+    the tasks of one event loop; close it with ``await aclose()`` or ``async with``.
 
     Example::
 

@@ -13,10 +13,12 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from ._exceptions import StreamError
+from ._exceptions import AxiosLikeError, StreamError, from_httpx
 
 __all__ = ["HistoryEntry", "Replay", "Response", "RetryEvent", "decode_body"]
 
+#: What reading a streamed body can raise in httpx (StreamError is not an HTTPError).
+_STREAM_ERRORS = (httpx.HTTPError, httpx.StreamError)
 _TEXT_HINTS = ("text/", "xml", "javascript", "x-www-form-urlencoded", "charset=")
 
 
@@ -200,17 +202,32 @@ class Response:
         return self.raw.json()
 
     # Streaming: the sync names work on Client.stream(), the a* names on AsyncClient.stream().
+    # A failure while reading (a dropped connection, bad compression) is mapped into our
+    # error tree, like a failure of the request itself.
+    def _mapped(self, exc: Exception) -> AxiosLikeError:
+        request = self.raw.request
+        return from_httpx(exc, self.config, request.method, request.url)
+
     def read(self) -> bytes:
         """Read the whole body of a streamed response."""
-        return self.raw.read()
+        try:
+            return self.raw.read()
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Iterate over the (decoded) body in chunks."""
-        return self.raw.iter_bytes(chunk_size)
+        try:
+            yield from self.raw.iter_bytes(chunk_size)
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
     def iter_lines(self) -> Iterator[str]:
         """Iterate over the body line by line."""
-        return self.raw.iter_lines()
+        try:
+            yield from self.raw.iter_lines()
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
     def close(self) -> None:
         """Release the connection of a streamed response."""
@@ -218,15 +235,26 @@ class Response:
 
     async def aread(self) -> bytes:
         """Read the whole body of a streamed response (async)."""
-        return await self.raw.aread()
+        try:
+            return await self.raw.aread()
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
-    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Iterate over the (decoded) body in chunks (async)."""
-        return self.raw.aiter_bytes(chunk_size)
+        try:
+            async for chunk in self.raw.aiter_bytes(chunk_size):
+                yield chunk
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
-    def aiter_lines(self) -> AsyncIterator[str]:
+    async def aiter_lines(self) -> AsyncIterator[str]:
         """Iterate over the body line by line (async)."""
-        return self.raw.aiter_lines()
+        try:
+            async for line in self.raw.aiter_lines():
+                yield line
+        except _STREAM_ERRORS as exc:
+            raise self._mapped(exc) from exc
 
     async def aclose(self) -> None:
         """Release the connection of a streamed response (async)."""

@@ -55,10 +55,10 @@ Outcome = Response | Replay | BaseException
 
 
 class Client(Verbs):
-    """An async axios-style client over one ``httpx.Client`` (one connection pool).
+    """An axios-style client over one ``httpx.Client`` (one connection pool).
 
-    Create it with :func:`axios_like.create`. Share it between the tasks of
-    one event loop; close it with ``close()`` or ``with``.
+    Create it with :func:`axios_like.create`. Share it between
+    threads; close it with ``close()`` or ``with``.
 
     Example::
 

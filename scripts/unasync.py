@@ -50,6 +50,7 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"\baread\b", "read"),
     (r"allow_async=True", "allow_async=False"),
     (r"is_async=True", "is_async=False"),
+    (r"\bthe tasks of one event loop\b", "threads"),  # docstrings: who may share a client
     (r"^import asyncio\n", ""),
     (r"^import inspect\n", ""),
     (r"^.*# unasync: remove\n", ""),

@@ -359,7 +359,28 @@ async def test_stream_never_retries_after_the_body_is_handed_over(
         "/s", [Reply(200, body=b"y" * 10_000, action="drop_mid_body"), Reply(200, body=b"ok")]
     )
     api = make_client(base_url=server.url)
-    with pytest.raises((httpx.HTTPError, axios_like.AxiosLikeError)):
+    with pytest.raises(axios_like.RemoteProtocolError) as caught:
         await api.read_stream("GET", "/s")
+    # Mapped into our tree like any other failure, with httpx's error as the cause.
+    assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
+    assert caught.value.config is not None
+    assert caught.value.config["url"] == "/s"
+    assert str(caught.value).startswith(f"GET {server.url}/s: ")
     await asyncio.sleep(0.05)
     assert server.count("/s") == 1
+
+
+async def test_stream_iteration_errors_are_mapped(server: FlakyServer) -> None:
+    server.script("/s", [Reply(200, body=b"line\n" * 4000, action="drop_mid_body")])
+    with axios_like.create(base_url=server.url, max_retries=0) as api:
+        for method in ("iter_bytes", "iter_lines"):
+            with api.stream("GET", "/s") as r, pytest.raises(axios_like.RemoteProtocolError):
+                for _ in getattr(r, method)():
+                    pass
+    async with axios_like.create_async(base_url=server.url, max_retries=0) as aapi:
+        for method in ("aiter_bytes", "aiter_lines"):
+            async with aapi.stream("GET", "/s") as r:
+                with pytest.raises(axios_like.RemoteProtocolError):
+                    async for _ in getattr(r, method)():
+                        pass
+    assert server.count("/s") == 4
