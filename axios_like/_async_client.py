@@ -33,6 +33,7 @@ from ._pipeline import (
     MiddlewareStack,
     begin_wait,
     build_request,
+    checked_attempt,
     checked_config,
     checked_middleware_result,
     checked_response,
@@ -222,7 +223,7 @@ class AsyncClient(AsyncVerbs):
                 error = exc
         if error is not None:
             raise error
-        return cfg
+        return checked_attempt(cfg, config)
 
     async def _run_response_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], outcome: Outcome

@@ -435,6 +435,11 @@ def split_client_config(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ``create()``'s config; return (request defaults, httpx client kwargs)."""
     valid = validate(config, client=True, is_async=is_async)
+    for key in ("url", "method"):
+        if key in valid:
+            raise ConfigError(
+                key, "is given per call (api.get(url), api.request(method, url)), not to create()"
+            )
     transport = valid.get("transport")
     if transport is not None and not isinstance(
         transport, httpx.AsyncBaseTransport if is_async else httpx.BaseTransport
@@ -457,6 +462,11 @@ def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:
     fresh["params"] = dict(config["params"])
     fresh["meta"] = dict(config["meta"])
     return fresh
+
+
+def is_absolute_url(url: str) -> bool:
+    """True for ``scheme://...`` and protocol-relative ``//host/...`` URLs."""
+    return _ABSOLUTE_URL.match(url) is not None
 
 
 def join_url(base_url: str | None, url: str) -> str:

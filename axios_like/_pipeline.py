@@ -24,12 +24,20 @@ from ._config import (
     _VALIDATORS,
     attempt_copy,
     check_body,
+    is_absolute_url,
     is_async_callable,
     join_url,
     merge,
     validate,
 )
-from ._exceptions import AxiosLikeError, ConfigError, HTTPStatusError, from_httpx
+from ._exceptions import (
+    AxiosLikeError,
+    ConfigError,
+    HTTPStatusError,
+    InvalidRequestError,
+    InvalidURLError,
+    from_httpx,
+)
 from ._models import Replay, Response, RetryEvent
 from ._redact import redact_url
 from ._retry import RetryState
@@ -41,6 +49,7 @@ logger = logging.getLogger("axios_like")
 R = TypeVar("R")
 Handler = Callable[[Any], Any]
 
+_MISSING: Final = object()
 #: Keys a request config may hold after request interceptors.
 _ATTEMPT_KEYS: Final = frozenset(_VALIDATORS)
 #: How much of a failed attempt's streamed body is read so its connection can be reused.
@@ -228,6 +237,26 @@ def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[st
     return cast(dict[str, Any], given)
 
 
+#: Keys ``attempt_copy`` copies: an interceptor changes copies, never shared values.
+_COPIED_KEYS: Final = frozenset({"headers", "params", "meta"})
+
+
+def checked_attempt(cfg: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the values request interceptors set in place on the attempt's copy.
+
+    Only values that are not the merged config's own objects are checked, so the
+    usual interceptor (one header set) costs a few identity checks.
+    """
+    changed = {
+        key: value
+        for key, value in cfg.items()
+        if key not in _COPIED_KEYS and value is not config.get(key, _MISSING)
+    }
+    if changed:
+        cfg.update(validate(changed, client=False))
+    return cfg
+
+
 def checked_middleware_result(result: object, middleware: object) -> Response:
     """Check what a middleware returned: it must be a ``Response``."""
     if isinstance(result, Response):
@@ -283,6 +312,12 @@ def build_request(
     http: httpx.Client | httpx.AsyncClient, cfg: Mapping[str, Any], remaining: float | None
 ) -> httpx.Request:
     """Turn an attempt's config into an ``httpx.Request`` (no I/O)."""
+    if http.is_closed:
+        raise InvalidRequestError(
+            "this client is closed (close()/aclose() or the end of its with block): "
+            "create a new one to send requests",
+            config=cfg,
+        )
     check_body(cfg)
     kwargs: dict[str, Any] = {
         "headers": cfg["headers"],
@@ -300,6 +335,12 @@ def build_request(
     if cfg.get("files") is not None:
         kwargs["files"] = cfg["files"]
     url = join_url(cfg.get("base_url"), cfg["url"])
+    if not is_absolute_url(url):
+        raise InvalidURLError(
+            f"{redact_url(url)!r} is not an absolute URL: give an absolute url, or a base_url "
+            "such as 'https://api.example.com' to join it to",
+            config=cfg,
+        )
     return http.build_request(cfg["method"], url, **kwargs)
 
 

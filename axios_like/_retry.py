@@ -119,9 +119,15 @@ def _default_policy(error: BaseException, status: int | None) -> bool:
     """:func:`is_retryable` with the status already looked up (``decide()`` has it)."""
     config: Mapping[str, Any] = getattr(error, "config", None) or {}
     if status is not None:
-        if status not in config.get("retry_status", DEFAULT_RETRY_STATUS):
-            return False
-        return status in ANY_METHOD_STATUS or _is_idempotent(config)
+        if status in config.get("retry_status", DEFAULT_RETRY_STATUS):
+            return status in ANY_METHOD_STATUS or _is_idempotent(config)
+        # A response validate_status accepted (a 2xx, say) that a response interceptor
+        # raised HTTPStatusError for: only the user's check knows it failed (a "busy" body),
+        # so it is treated as transient, under the idempotency rule. 4xx stay permanent.
+        if status < 400 and isinstance(error, HTTPStatusError):
+            validate_status = config.get("validate_status")
+            return bool(validate_status and validate_status(status)) and _is_idempotent(config)
+        return False
     if isinstance(error, NetworkError):
         return not error.may_have_reached_server or _is_idempotent(config)
     return False

@@ -31,6 +31,7 @@ from ._pipeline import (
     MiddlewareStack,
     begin_wait,
     build_request,
+    checked_attempt,
     checked_config,
     checked_middleware_result,
     checked_response,
@@ -216,7 +217,7 @@ class Client(Verbs):
                 error = exc
         if error is not None:
             raise error
-        return cfg
+        return checked_attempt(cfg, config)
 
     def _run_response_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], outcome: Outcome

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -86,12 +87,21 @@ class Both:
             self.client.close()
 
 
+#: ``AXIOS_LIKE_TEST_TRANSPORT=aiohttp``: async clients of ``make_client`` send through
+#: ``axios_like.transports.aiohttp_transport()`` (see docs/performance.md).
+TEST_TRANSPORT = os.environ.get("AXIOS_LIKE_TEST_TRANSPORT", "")
+
+
 @pytest.fixture(params=["sync", "async"])
 async def make_client(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Both]]:
     made: list[Both] = []
 
     def factory(config: dict[str, Any] | None = None, **kwargs: Any) -> Both:
-        both = Both(request.param == "async", {**(config or {}), **kwargs})
+        config = {**(config or {}), **kwargs}
+        # AXIOS_LIKE_TEST_TRANSPORT=aiohttp runs the async half over the aiohttp transport.
+        if request.param == "async" and TEST_TRANSPORT == "aiohttp" and "transport" not in config:
+            config["transport"] = axios_like.transports.aiohttp_transport()
+        both = Both(request.param == "async", config)
         made.append(both)
         return both
 

@@ -702,3 +702,51 @@ async def test_url_joins_base_url_and_an_absolute_url_wins(
     await api.get("/users")
     await api.get(server.url + "/elsewhere")
     assert [s.path for s in server.requests] == ["/api/users", "/elsewhere"]
+
+
+@pytest.mark.parametrize("key", ["url", "method"])
+def test_url_and_method_are_per_call_not_client_defaults(key: str) -> None:
+    with pytest.raises(axios_like.ConfigError, match=rf"^{key}: is given per call"):
+        axios_like.create({key: "GET" if key == "method" else "/x"})
+
+
+async def test_a_relative_url_without_base_url_is_an_invalid_url(
+    make_client: Callable[..., Both],
+) -> None:
+    sent: list[httpx.Request] = []
+    api = make_client(
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
+    )
+    with pytest.raises(axios_like.InvalidURLError, match="not an absolute URL") as info:
+        await api.get("/users?token=s3cret", retry_on=lambda error: True)
+    assert "s3cret" not in str(info.value)
+    assert info.value.config is not None
+    assert info.value.config["url"] == "/users?token=s3cret"
+    assert sent == []
+
+
+async def test_values_set_in_place_by_interceptors_are_validated(
+    make_client: Callable[..., Both],
+) -> None:
+    sent: list[httpx.Request] = []
+    api = make_client(
+        base_url="https://api.example.com",
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200)),
+    )
+
+    def bad_timeout(config: dict[str, Any]) -> dict[str, Any]:
+        config["timeout"] = "5"
+        return config
+
+    def lower_method(config: dict[str, Any]) -> dict[str, Any]:
+        config["method"] = "post"
+        return config
+
+    handle = api.interceptors.request.use(bad_timeout)
+    with pytest.raises(axios_like.ConfigError, match=r"^timeout: must be a positive number"):
+        await api.get("/x")
+    assert sent == []
+    api.interceptors.request.eject(handle)
+    api.interceptors.request.use(lower_method)
+    r = await api.get("/x")
+    assert (r.config["method"], sent[0].method) == ("POST", "POST")

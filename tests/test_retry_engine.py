@@ -236,6 +236,40 @@ async def test_post_503_is_raised_as_itself_but_with_idempotency_key_retried(
 
 
 @pytest.mark.usefixtures("instant")
+async def test_response_interceptor_failing_a_2xx_makes_it_retryable(
+    make_client: Callable[..., Both],
+) -> None:
+    """SPEC 2: a response interceptor raising HTTPStatusError makes the response retryable."""
+    script = Script(
+        httpx.Response(200, json={"status": "busy"}),
+        httpx.Response(200, json={"status": "busy"}),
+        httpx.Response(200, json={"status": "done"}),
+    )
+    api = make_client(base_url="https://api.example.com", transport=script.transport)
+
+    def reject_busy(response: axios_like.Response) -> axios_like.Response:
+        if response.data["status"] == "busy":
+            raise HTTPStatusError("server busy", response=response)
+        return response
+
+    api.interceptors.response.use(reject_busy)
+    r = await api.get("/job")
+    assert (r.data, r.attempts) == ({"status": "done"}, 3)
+    assert [h.status for h in r.history] == [200, 200, 200]
+    assert len(script.requests) == 3
+    # A POST is not replayed: the server said 200, so it did process it.
+    script.answers = [httpx.Response(200, json={"status": "busy"})]
+    with pytest.raises(HTTPStatusError, match="server busy"):
+        await api.post("/job", data={})
+    assert len(script.requests) == 4
+    # A 4xx the interceptor fails stays permanent even when validate_status accepted it.
+    script.answers = [httpx.Response(404, json={"status": "busy"})]
+    with pytest.raises(HTTPStatusError):
+        await api.get("/job", validate_status=lambda status: True)
+    assert len(script.requests) == 5
+
+
+@pytest.mark.usefixtures("instant")
 async def test_per_request_max_retries_override(make_client: Callable[..., Both]) -> None:
     script = Script(503)
     api = make_client(base_url="https://api.example.com", transport=script.transport)
