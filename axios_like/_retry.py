@@ -3,9 +3,10 @@
 Rules (h11 style: if it affects a retry decision, it lives here):
 
 1. ``decide(state, outcome, now)`` is the only function that decides, and the
-   only writer of :class:`RetryState`. It does no I/O: no sleeping, no clock
-   (``now`` is handed in), no sockets. The shells (``Client``/``AsyncClient``)
-   carry out what it returns.
+   only writer of :class:`RetryState` (but for ``skipped``, the waits that
+   ``_pipeline.begin_wait`` skips under ``instant_retries()``). It does no I/O:
+   no sleeping, no clock (``now`` is handed in), no sockets. The shells
+   (``Client``/``AsyncClient``) carry out what it returns.
 2. State is per call. ``RetryState`` is created by each call and dropped with
    it; strategies and clients hold none of it, so one client serves any number
    of threads and tasks.
@@ -100,6 +101,9 @@ def is_retryable(error: BaseException) -> bool:
       TRACE) or a request with an ``Idempotency-Key`` header;
     - ``HTTPStatusError`` with a status in ``retry_status`` (default 408, 429,
       502, 503, 504): 429 for any method, the others under the same
+      idempotency rule;
+    - ``HTTPStatusError`` that a response interceptor raised for a 2xx/3xx
+      ``validate_status`` accepted (only the user's check knows it failed): the
       idempotency rule;
     - anything else (400, 401, 403, 404, ..., bad config, a bug): no.
 
