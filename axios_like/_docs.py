@@ -149,6 +149,18 @@ def policy_table() -> str:
             "ignored",
         )
     )
+
+    def accepted_2xx(cfg: dict[str, Any]) -> BaseException:
+        return _status_error(200)({**cfg, "validate_status": lambda status: 200 <= status < 300})
+
+    lines.append(
+        _row(
+            "a 2xx `validate_status` accepted, failed by a response interceptor",
+            "status 200",
+            accepted_2xx,
+            "ignored",
+        )
+    )
     names = ", ".join(f"`{cls.__name__}`" for cls in CLIENT_ERRORS)
     lines.append(
         f"| {names} and their subclasses (the client's own errors) | bad config, invalid request "
