@@ -190,7 +190,8 @@ class AsyncClient(AsyncVerbs):
         self, call: Call, config: dict[str, Any], state: RetryState
     ) -> tuple[Outcome, BaseException | None]:
         """One attempt: request interceptors, send, response interceptors."""
-        cfg = await self._run_request_chain(call.request_chain, config)
+        chain = call.request_chain
+        cfg = await self._run_request_chain(chain, config) if chain else config
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))
@@ -205,8 +206,6 @@ class AsyncClient(AsyncVerbs):
     async def _run_request_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]
     ) -> dict[str, Any]:
-        if not chain:
-            return config
         cfg = attempt_copy(config)
         error: BaseException | None = None
         for on_fulfilled, on_rejected in chain:
