@@ -1,0 +1,47 @@
+"""Run every benchmark, then draw the chart and print the tables of docs/performance.md.
+
+Run: ``python benchmarks/run_all.py`` (about 15 minutes on 2 cores; ``--quick``: a
+smoke run of every script with tiny counts, under a minute).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from _common import HERE, parse_args
+
+SCRIPTS = (
+    "bench_server.py",
+    "bench_happy.py",
+    "bench_concurrency.py",
+    "bench_layers.py",
+    "bench_retry_path.py",
+    "bench_decision_peers.py",
+    "bench_decide.py",
+    "bench_memory.py",
+)
+
+
+def main() -> int:
+    args = parse_args(__doc__.splitlines()[0])
+    extra = ["--quick"] if args.quick else []
+    failed = []
+    for script in [*SCRIPTS, "report.py"]:
+        if not (HERE / script).exists():
+            print(f"note: {script} not found, skipped")
+            continue
+        print(f"\n=== {script} {' '.join(extra)}", flush=True)
+        start = time.perf_counter()
+        code = subprocess.call([sys.executable, str(HERE / script), *extra])
+        print(f"=== {script}: exit {code} in {time.perf_counter() - start:.1f} s", flush=True)
+        if code:
+            failed.append(script)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
