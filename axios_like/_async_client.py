@@ -103,15 +103,7 @@ class AsyncClient(AsyncVerbs):
         self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
     ) -> Response:
         """Send a request through the whole pipeline and return its ``Response``."""
-        call = Call(
-            self.defaults,
-            method,
-            url,
-            config,
-            self.interceptors,
-            self._middleware.items,
-            is_async=True,
-        )
+        call = self._call(method, url, config, stream=False)
         return await self._next(call, 0, call.config)
 
     @asynccontextmanager
@@ -128,16 +120,7 @@ class AsyncClient(AsyncVerbs):
                 async for chunk in r.aiter_bytes():
                     ...
         """
-        call = Call(
-            self.defaults,
-            method,
-            url,
-            config,
-            self.interceptors,
-            self._middleware.items,
-            is_async=True,
-            stream=True,
-        )
+        call = self._call(method, url, config, stream=True)
         response = await self._next(call, 0, call.config)
         try:
             yield response
@@ -155,6 +138,22 @@ class AsyncClient(AsyncVerbs):
         await self.aclose()
 
     # ------------------------------------------------------------ the call, in order
+
+    def _call(
+        self, method: str, url: str | httpx.URL, config: Mapping[str, Any], *, stream: bool
+    ) -> Call:
+        """Merge this call's config and snapshot the registries (``use()`` later: no effect)."""
+        interceptors, middleware = self.interceptors, self._middleware.items
+        return Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            interceptors,
+            middleware,
+            is_async=True,
+            stream=stream,
+        )
 
     async def _next(self, call: Call, index: int, config: Any) -> Response:
         """Middleware ``index`` onwards, then the retry loop: the order of one call."""

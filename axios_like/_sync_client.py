@@ -99,15 +99,7 @@ class Client(Verbs):
         self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
     ) -> Response:
         """Send a request through the whole pipeline and return its ``Response``."""
-        call = Call(
-            self.defaults,
-            method,
-            url,
-            config,
-            self.interceptors,
-            self._middleware.items,
-            is_async=False,
-        )
+        call = self._call(method, url, config, stream=False)
         return self._next(call, 0, call.config)
 
     @contextmanager
@@ -124,16 +116,7 @@ class Client(Verbs):
                 for chunk in r.iter_bytes():
                     ...
         """
-        call = Call(
-            self.defaults,
-            method,
-            url,
-            config,
-            self.interceptors,
-            self._middleware.items,
-            is_async=False,
-            stream=True,
-        )
+        call = self._call(method, url, config, stream=True)
         response = self._next(call, 0, call.config)
         try:
             yield response
@@ -151,6 +134,22 @@ class Client(Verbs):
         self.close()
 
     # ------------------------------------------------------------ the call, in order
+
+    def _call(
+        self, method: str, url: str | httpx.URL, config: Mapping[str, Any], *, stream: bool
+    ) -> Call:
+        """Merge this call's config and snapshot the registries (``use()`` later: no effect)."""
+        interceptors, middleware = self.interceptors, self._middleware.items
+        return Call(
+            self.defaults,
+            method,
+            url,
+            config,
+            interceptors,
+            middleware,
+            is_async=False,
+            stream=stream,
+        )
 
     def _next(self, call: Call, index: int, config: Any) -> Response:
         """Middleware ``index`` onwards, then the retry loop: the order of one call."""
