@@ -33,7 +33,7 @@ import httpx
 
 from ._exceptions import ConfigError
 from ._models import RetryEvent
-from ._redact import REDACTED, SECRET_HEADERS
+from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url
 from ._strategies import ExponentialBackoff, RetryStrategy
 
 __all__ = [
@@ -125,6 +125,40 @@ def _show(key: str, value: object) -> str:
         return f"<{type(value).__name__}>"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ConfigDict(dict[str, Any]):
+    """A request config: a plain ``dict`` whose repr never shows a secret.
+
+    Interceptors, ``Response.config``, ``error.config`` and ``RetryEvent.config``
+    are ``ConfigDict``s, so printing or logging one is safe: the values of
+    ``Authorization``, ``Proxy-Authorization``, ``Cookie`` and ``Set-Cookie``, URL
+    passwords, query values and ``auth`` are redacted, bodies shown by type only.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {_shown(k, v)}" for k, v in self.items()) + "}"
+
+
+def _shown(key: str, value: object) -> str:
+    """How ``ConfigDict`` shows one value."""
+    if isinstance(value, httpx.Headers):  # .raw keeps the capitalisation it was given
+        return repr(
+            redact_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in value.raw)
+        )
+    if key == "headers" and isinstance(value, Mapping):
+        return repr(redact_headers((str(k), str(v)) for k, v in value.items()))
+    if key in ("url", "base_url") and isinstance(value, str | httpx.URL):
+        return repr(redact_url(value))
+    if key == "params" and isinstance(value, Mapping):
+        return repr(dict.fromkeys(value, REDACTED))
+    if key in ("auth", "cookies", "proxy") and value is not None:
+        return REDACTED
+    if key in BODY_KEYS or key == "files":
+        return "None" if value is None else f"<{type(value).__name__}>"
+    return repr(value)
 
 
 def _fail(key: str, need: str, value: object) -> ConfigError:
@@ -419,7 +453,7 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     >>> m["headers"]["x-a"], m["max_retries"]
     ('1', 5)
     """
-    merged = dict(base)
+    merged = ConfigDict(base)
     for key, value in overrides.items():
         if key == "headers":
             merged[key] = _merge_headers(base["headers"], value)
@@ -457,7 +491,7 @@ def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:
     The mutable parts (``headers``, ``params``, ``meta``) are copied too, so what
     an interceptor changes never reaches the next attempt or the client.
     """
-    fresh = dict(config)
+    fresh = ConfigDict(config)
     fresh["headers"] = config["headers"].copy()
     fresh["params"] = dict(config["params"])
     fresh["meta"] = dict(config["meta"])

@@ -22,6 +22,7 @@ import httpx
 
 from ._config import (
     _VALIDATORS,
+    ConfigDict,
     attempt_copy,
     check_body,
     is_absolute_url,
@@ -234,7 +235,7 @@ def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[st
         unknown = given.keys() - _ATTEMPT_KEYS
         if unknown:
             raise ConfigError(sorted(unknown)[0], f"unknown config key set by {who}")
-        given = {**original, **given, **validate(given, client=False)}
+        given = ConfigDict({**original, **given, **validate(given, client=False)})
     elif not given.keys() <= _ATTEMPT_KEYS:
         key = sorted(given.keys() - _ATTEMPT_KEYS)[0]
         raise ConfigError(key, f"unknown config key set by {who}")
@@ -286,7 +287,7 @@ def checked_response(result: Any, handler: Handler, *, may_replay: bool) -> Resp
 
 def with_meta(config: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
     """The call's config with ``meta`` merged in (after a ``Replay``)."""
-    return {**config, "meta": {**config["meta"], **meta}}
+    return ConfigDict({**config, "meta": {**config["meta"], **meta}})
 
 
 def is_replayable(config: Mapping[str, Any]) -> bool:

@@ -583,8 +583,16 @@ async def test_errors_logs_and_reprs_never_show_secrets(
         max_retries=1,
     )
     caplog.set_level(logging.INFO, logger="axios_like")
+    seen: list[object] = []
+    api.interceptors.request.use(lambda config: seen.append(config) or config)
     with pytest.raises(axios_like.RetryError) as info:
-        await api.get("/busy?api_key=KEY", params={"page": "KEY"})
+        await api.get(
+            "/busy?api_key=KEY",
+            params={"page": "KEY"},
+            auth=("user", "KEY"),
+            on_retry=seen.append,
+            json={"password": "KEY"},
+        )
     retry_error = info.value
     cause = retry_error.__cause__
     assert isinstance(cause, HTTPStatusError)
@@ -599,7 +607,16 @@ async def test_errors_logs_and_reprs_never_show_secrets(
         repr(cause.response),
         caplog.text,
         *(str(h.error) for h in retry_error.history),
+        # configs print safely: what interceptors get, errors carry and events hold
+        repr(retry_error.config),
+        str(cause.config),
+        repr(cause.response.config),
+        *(repr(item) for item in seen),
+        *(repr(getattr(item, "config", None)) for item in seen),
     ]
+    assert len(seen) == 3  # two attempts' configs, one on_retry event
+    assert "'Cookie': '[redacted]'" in repr(retry_error.config)
+    assert "'json': <dict>" in repr(retry_error.config)
     assert "api_key=[redacted]" in str(retry_error)
     assert ":[redacted]@" in str(retry_error)
     assert "retrying GET" in caplog.text
@@ -651,3 +668,23 @@ async def test_respx_routes_the_async_client() -> None:
                 await api.get("/boom", max_retries=0)
     assert r.status == 201
     assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_config_dict_repr_redacts_a_plain_headers_mapping() -> None:
+    from axios_like._config import ConfigDict
+
+    config = ConfigDict(
+        headers={"Set-Cookie": "sid=SECRET", "Accept": "*/*"},
+        auth=None,
+        data=None,
+        content=b"SECRET",
+        proxy="http://user:SECRET@proxy:3128",
+        max_retries=2,
+    )
+    text = repr(config)
+    assert "SECRET" not in text
+    assert text == (
+        "{'headers': {'Set-Cookie': '[redacted]', 'Accept': '*/*'}, 'auth': None, "
+        "'data': None, 'content': <bytes>, 'proxy': [redacted], 'max_retries': 2}"
+    )
+    assert config == dict(config)  # still a plain dict to every other eye
