@@ -28,6 +28,22 @@ def server() -> Iterator[FlakyServer]:
         yield srv
 
 
+@pytest.fixture(scope="module")
+def _module_server() -> Iterator[FlakyServer]:
+    with FlakyServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def module_server(_module_server: FlakyServer) -> FlakyServer:
+    """One server for a whole test module (starting one costs ~50 ms), reset per test.
+
+    For modules whose tests do not count connections (``reset()`` keeps the count).
+    """
+    _module_server.reset()
+    return _module_server
+
+
 @pytest.fixture
 def instant() -> Iterator[None]:
     with instant_retries():

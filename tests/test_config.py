@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import math
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -46,17 +46,10 @@ def _raw_names(request: httpx.Request) -> list[str]:
     return [name.decode() for name, _ in request.headers.raw]
 
 
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FlakyServer]:
-    with FlakyServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def server(shared_server: FlakyServer) -> FlakyServer:
-    """One loopback server for the module (starting one costs 50 ms), reset per test."""
-    shared_server.reset()
-    return shared_server
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
 
 
 # ---------------------------------------------------------------- create()

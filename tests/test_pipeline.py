@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -19,17 +19,10 @@ from tests.conftest import Both
 pytestmark = pytest.mark.usefixtures("instant")
 
 
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FlakyServer]:
-    with FlakyServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def server(shared_server: FlakyServer) -> FlakyServer:
-    """One loopback server for the module (starting one costs 50 ms), reset per test."""
-    shared_server.reset()
-    return shared_server
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
 
 
 def add_middleware(

@@ -22,17 +22,10 @@ from axios_like._redact import REDACTED, redact_headers, redact_url
 from tests.conftest import Both
 
 
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FlakyServer]:
-    with FlakyServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def server(shared_server: FlakyServer) -> FlakyServer:
-    """One loopback server for the module (starting one costs 50 ms), reset per test."""
-    shared_server.reset()
-    return shared_server
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
 
 
 def raising(exc: BaseException) -> httpx.MockTransport:
