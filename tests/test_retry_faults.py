@@ -169,26 +169,29 @@ async def test_pool_of_one_connection_streaming_calls(
 
 @pytest.mark.usefixtures("instant")
 def test_sync_client_shared_by_8_threads(server: FlakyServer) -> None:
-    server.handle("/f", _every_third_ok())
+    # One flaky path per thread (503, 503, 200, ...), so every call needs exactly three
+    # attempts whatever the scheduling: a shared counter could starve one thread.
+    for index in range(8):
+        server.handle(f"/f/{index}", _every_third_ok())
     barrier = threading.Barrier(8)
-    results: list[axios_like.Response] = []
+    results: list[tuple[int, axios_like.Response]] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
-    api = axios_like.create(base_url=server.url, max_retries=20, retry_strategy=FixedDelay(0))
+    api = axios_like.create(base_url=server.url, max_retries=2, retry_strategy=FixedDelay(0))
 
-    def worker() -> None:
+    def worker(index: int) -> None:
         barrier.wait()
         for _ in range(10):
             try:
-                r = api.get("/f")
+                r = api.get(f"/f/{index}", headers={"X-Worker": str(index)})
             except BaseException as exc:
                 with lock:
                     errors.append(exc)
                 return
             with lock:
-                results.append(r)
+                results.append((index, r))
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -196,14 +199,17 @@ def test_sync_client_shared_by_8_threads(server: FlakyServer) -> None:
     api.close()
     assert errors == []
     assert len(results) == 80
-    assert sum(r.attempts for r in results) == server.count("/f")
-    served = sorted(r.data["n"] for r in results)
-    assert len(set(served)) == 80
-    for r in results:
-        assert r.status == 200
-        assert len(r.history) == r.attempts
-        assert [h.attempt for h in r.history] == list(range(1, r.attempts + 1))
-        assert [h.status for h in r.history] == [503] * (r.attempts - 1) + [200]
+    assert len(server.requests) == 240
+    for index, r in results:
+        assert (r.status, r.attempts) == (200, 3)
+        assert r.config["url"] == f"/f/{index}"
+        assert r.config["headers"]["x-worker"] == str(index)  # no bleed between calls
+        assert [(h.attempt, h.status) for h in r.history] == [(1, 503), (2, 503), (3, 200)]
+    for index in range(8):
+        seen = server.requests_for(f"/f/{index}")
+        assert len(seen) == 30
+        assert {s.headers["x-worker"] for s in seen} == {str(index)}
+        assert sorted(r.data["n"] for i, r in results if i == index) == list(range(3, 31, 3))
 
 
 # ---------------------------------------------------------------- cancellation and deadline
