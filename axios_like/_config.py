@@ -430,8 +430,7 @@ def check_body(config: Mapping[str, Any]) -> None:
         raise ConfigError("files", f"goes alone or with 'form' (multipart); not with {given[0]!r}")
 
 
-def _merge_headers(base: httpx.Headers, extra: Mapping[str, Any]) -> httpx.Headers:
-    merged = base.copy()
+def _update_headers(merged: httpx.Headers, extra: Mapping[str, Any]) -> None:
     for name, value in extra.items():
         if value is None:
             merged.pop(name, None)
@@ -440,25 +439,25 @@ def _merge_headers(base: httpx.Headers, extra: Mapping[str, Any]) -> httpx.Heade
             merged.update({name.encode(): value})
         else:
             merged[name] = value
-    return merged
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Merge validated ``overrides`` over ``base`` into a new dict.
 
     Scalars replace; ``headers`` merge case-insensitively (a ``None`` value
-    removes a header); ``params`` and ``meta`` merge key by key.
+    removes a header); ``params`` and ``meta`` merge key by key. The result owns
+    its ``headers``, ``params`` and ``meta`` (copies), as ``attempt_copy`` gives.
 
     >>> m = merge(library_defaults(), {"headers": {"X-A": "1"}, "max_retries": 5})
     >>> m["headers"]["x-a"], m["max_retries"]
     ('1', 5)
     """
-    merged = ConfigDict(base)
+    merged = attempt_copy(base)
     for key, value in overrides.items():
         if key == "headers":
-            merged[key] = _merge_headers(base["headers"], value)
+            _update_headers(merged["headers"], value)
         elif key in ("params", "meta"):
-            merged[key] = {**base[key], **value}
+            merged[key].update(value)
         else:
             merged[key] = value
     return merged

@@ -209,9 +209,11 @@ class Call:
             raise ConfigError("method", f"must be an HTTP method name; got {method!r}")
         if not isinstance(url, str | httpx.URL):
             raise ConfigError("url", f"must be a string; got {type(url).__name__}")
+        # Either way the call owns its headers/params/meta: nothing it does reaches the client.
         if overrides:
-            defaults = merge(defaults, validate(overrides, client=False, is_async=is_async))
-        config = attempt_copy(defaults)  # the call's own headers/params/meta
+            config = merge(defaults, validate(overrides, client=False, is_async=is_async))
+        else:
+            config = attempt_copy(defaults)
         config["method"] = method.upper()
         config["url"] = str(url)
         self.config = config
