@@ -205,16 +205,6 @@ async def test_async_stream(server: FlakyServer) -> None:
     assert server.connections == 1
 
 
-@pytest.mark.usefixtures("instant")
-async def test_stream_retries_while_opening(
-    make_client: Callable[..., Both], server: FlakyServer
-) -> None:
-    server.script("/s", [Reply(503), Reply(200, body=b"payload")])
-    api = make_client(base_url=server.url)
-    assert await api.read_stream("GET", "/s") == (200, b"payload")
-    assert server.count("/s") == 2
-
-
 def test_a_sync_client_shared_by_threads_keeps_every_call_apart(server: FlakyServer) -> None:
     def echo(seen: Seen) -> Reply:
         return Reply(200, json={"call": seen.headers.get("x-call")})
