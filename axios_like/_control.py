@@ -242,11 +242,11 @@ def admit_all(controllers: tuple[AttemptController, ...], ticket: Ticket, now: f
     answer: Admission = SEND
     for controller in controllers:
         given = controller.admit(ticket, now)
-        if given is SEND:
-            continue
         if isinstance(given, Refuse):
             return given
-        if not isinstance(answer, Wait) or given.seconds > answer.seconds:
+        if isinstance(given, Wait) and (
+            not isinstance(answer, Wait) or given.seconds > answer.seconds
+        ):
             answer = given
     return answer
 
