@@ -31,9 +31,11 @@ from typing import Any, Final, TypedDict
 
 import httpx
 
+from ._control import AttemptController
 from ._exceptions import ConfigError
 from ._models import RetryEvent
 from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url
+from ._routes import Routes, compile_routes
 from ._strategies import ExponentialBackoff, RetryStrategy
 
 __all__ = [
@@ -46,6 +48,9 @@ __all__ = [
 HTTPX_CLIENT_KEYS: Final = frozenset(
     {"transport", "limits", "verify", "http2", "proxy", "event_hooks", "cookies", "trust_env"}
 )
+#: Client settings that are not httpx's: given to ``create()`` only, kept off the
+#: per-call config (``ClientSettings``).
+CLIENT_ONLY_KEYS: Final = frozenset({"routes", "max_retries_ceiling"})
 #: The body keys: at most one of the first four; ``files`` alone or with ``form``.
 BODY_KEYS: Final = ("data", "json", "content", "form")
 _ABSOLUTE_URL = re.compile(r"^([a-z][a-z\d+\-.]*:)?//", re.IGNORECASE)
@@ -78,6 +83,8 @@ class RequestOptions(TypedDict, total=False):
     follow_redirects: bool
     meta: dict[str, Any]
     auth: httpx.Auth | tuple[str, str] | None
+    retry_budget: AttemptController | None
+    circuit_breaker: AttemptController | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -101,6 +108,8 @@ class ClientConfig(RequestConfig, total=False):
     event_hooks: Mapping[str, list[Callable[..., Any]]]
     cookies: Any
     trust_env: bool
+    routes: Mapping[str, RequestOptions]
+    max_retries_ceiling: int | None
 
 
 def _default_validate_status(status: int) -> bool:
@@ -301,6 +310,19 @@ def _v_transport(key: str, value: Any) -> Any:
     raise _fail(key, "an httpx transport", value)
 
 
+def _v_controller(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, AttemptController):
+        return value
+    need = (
+        "axios_like.RetryBudget(...)" if key == "retry_budget" else "axios_like.CircuitBreaker(...)"
+    )
+    raise _fail(key, f"{need}, an attempt controller or None", value)
+
+
+def _v_ceiling(key: str, value: Any) -> Any:
+    return None if value is None else _v_retries(key, value)
+
+
 def _v_limits(key: str, value: Any) -> Any:
     if isinstance(value, httpx.Limits):
         return value
@@ -331,6 +353,8 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "follow_redirects": _v_bool,
     "meta": _v_mapping,
     "auth": _v_auth,
+    "retry_budget": _v_controller,
+    "circuit_breaker": _v_controller,
 }
 
 #: httpx client settings and their validators (client-level only).
@@ -343,6 +367,8 @@ _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "event_hooks": _v_mapping,
     "cookies": _v_any,
     "trust_env": _v_bool,
+    "routes": _v_mapping,
+    "max_retries_ceiling": _v_ceiling,
 }
 
 
@@ -365,6 +391,8 @@ def library_defaults() -> dict[str, Any]:
         "validate_status": _default_validate_status,
         "follow_redirects": True,
         "auth": None,
+        "retry_budget": None,
+        "circuit_breaker": None,
     }
 
 
@@ -373,7 +401,9 @@ def _unknown(key: str, *, client: bool) -> ConfigError:
         return ConfigError(
             key, "is an httpx client setting: give it to create(), not to a single request"
         )
-    known = sorted(_VALIDATORS) + (sorted(HTTPX_CLIENT_KEYS) if client else [])
+    if key in CLIENT_ONLY_KEYS:
+        return ConfigError(key, "is a client setting: give it to create(), not to a single request")
+    known = sorted(_VALIDATORS) + (sorted(HTTPX_CLIENT_KEYS | CLIENT_ONLY_KEYS) if client else [])
     # Compare without case and underscores ("baseURL", "maxRetries"), then by
     # similarity ("max_retry", "timout"); difflib alone misses the camelCase spellings.
     folded = {k.replace("_", ""): k for k in known}
@@ -463,10 +493,22 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+class ClientSettings:
+    """The client-only layer of config: what no single call may change."""
+
+    __slots__ = ("ceiling", "routes")
+
+    def __init__(self, routes: Routes | None, ceiling: int | None) -> None:
+        #: Compiled ``routes`` (``None``: the client has none; matching is skipped).
+        self.routes = routes
+        #: ``max_retries_ceiling``: clamps ``max_retries`` from every layer.
+        self.ceiling = ceiling
+
+
 def split_client_config(
     config: Mapping[str, Any], *, is_async: bool
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate ``create()``'s config; return (request defaults, httpx client kwargs)."""
+) -> tuple[dict[str, Any], dict[str, Any], ClientSettings]:
+    """Validate ``create()``'s config: (request defaults, httpx kwargs, client settings)."""
     valid = validate(config, client=True, is_async=is_async)
     for key in ("url", "method"):
         if key in valid:
@@ -481,7 +523,14 @@ def split_client_config(
         flavour = "create_async()" if is_async else "create()"
         raise _fail("transport", f"{need} for {flavour}", transport)
     httpx_kwargs = {k: valid.pop(k) for k in list(valid) if k in HTTPX_CLIENT_KEYS}
-    return merge(library_defaults(), valid), httpx_kwargs
+    routes = valid.pop("routes", None)
+    compiled = (
+        compile_routes(routes, lambda c: validate(c, client=False, is_async=is_async))
+        if routes
+        else None
+    )
+    settings = ClientSettings(compiled, valid.pop("max_retries_ceiling", None))
+    return merge(library_defaults(), valid), httpx_kwargs, settings
 
 
 def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:

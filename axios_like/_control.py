@@ -74,6 +74,9 @@ class StopReason(enum.StrEnum):
     #: the origin's rate limit would hold the attempt past the call's limits.
     RATE_LIMITED = "rate_limited"
 
+    def __repr__(self) -> str:  # shown as the plain string it equals: 'deadline'
+        return repr(self.value)
+
 
 class AttemptKind(enum.Enum):
     """What an attempt is, for the controllers that treat them differently."""

@@ -23,6 +23,8 @@
     ├── StreamError                     a streamed response was used the wrong way
     ├── HTTPStatusError                 validate_status rejected a status; .response, .status
     ├── AuthRefreshError                (axios_like.auth) refresh_token() failed; __cause__ = why
+    ├── CircuitOpenError                the origin's breaker is open: not sent, never retried
+    ├── RateLimitedError                the origin's quota would hold the call past its limits
     └── RetryError                      a limit stopped retries; __cause__ = the last error
 
 Every httpx exception a user can see is mapped by :func:`from_httpx` through
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "CircuitOpenError",
     "ConfigError",
     "ConnectError",
     "ConnectTimeoutError",
@@ -55,6 +58,7 @@ __all__ = [
     "NetworkError",
     "PoolTimeoutError",
     "ProxyError",
+    "RateLimitedError",
     "ReadError",
     "ReadTimeoutError",
     "RemoteProtocolError",
@@ -290,6 +294,50 @@ class RetryError(AxiosLikeError):
         self.attempts = attempts
         self.history = history
         self.last_error = last_error
+
+
+class CircuitOpenError(AxiosLikeError):
+    """The origin's circuit breaker is open: the request was not sent. Never retried.
+
+    ``origin`` is the ``Origin`` (scheme, host, port) whose breaker refused;
+    ``retry_after`` the seconds until it lets a probe through (``None``: unknown).
+
+    Example::
+
+        try:
+            api.get("/users/1")
+        except axios_like.CircuitOpenError as exc:
+            print(f"{exc.origin} is failing; try again in {exc.retry_after:.0f}s")
+    """
+
+    reason = "circuit open"
+
+    def __init__(
+        self, origin: object, retry_after: float | None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
+        when = f"; next probe in {retry_after:.3g}s" if retry_after is not None else ""
+        super().__init__(f"{origin}: circuit breaker open, not sent{when}", config=config)
+        self.origin = origin
+        self.retry_after = retry_after
+
+
+class RateLimitedError(AxiosLikeError):
+    """The origin's rate limit would hold the call past its ``deadline`` or ``max_retry_after``.
+
+    ``retry_after`` is the seconds the origin asked to wait.
+    """
+
+    reason = "rate limited"
+
+    def __init__(
+        self, origin: object, retry_after: float | None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
+        when = f" {retry_after:.3g}s" if retry_after is not None else ""
+        super().__init__(
+            f"{origin}: rate limited; the wait{when} would pass the call's limits", config=config
+        )
+        self.origin = origin
+        self.retry_after = retry_after
 
 
 def _caused_by(exc: BaseException, kind: type[OSError], word: str) -> bool:

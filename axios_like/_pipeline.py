@@ -22,6 +22,7 @@ import httpx
 
 from ._config import (
     _VALIDATORS,
+    ClientSettings,
     ConfigDict,
     attempt_copy,
     check_body,
@@ -31,6 +32,7 @@ from ._config import (
     merge,
     validate,
 )
+from ._control import AttemptController, AttemptKind, Origin, Ticket, compose
 from ._exceptions import (
     AxiosLikeError,
     ConfigError,
@@ -42,8 +44,9 @@ from ._exceptions import (
 from ._models import Replay, Response, RetryEvent
 from ._redact import redact_url
 from ._retry import RetryState
+from ._routes import Routes
 
-__all__ = ["Call", "InterceptorManager", "Interceptors"]
+__all__ = ["Call", "ControllerRegistry", "InterceptorManager", "Interceptors"]
 
 logger = logging.getLogger("axios_like")
 
@@ -188,10 +191,56 @@ class MiddlewareStack(Generic[R]):
 # ---------------------------------------------------------------- one call
 
 
+class ControllerRegistry:
+    """``api.controllers``: attempt controllers of the client itself (telemetry, ...).
+
+    They are consulted after the ones the config names (``circuit_breaker``,
+    ``retry_budget``), on every attempt of every later call.
+
+    Example::
+
+        api.controllers.add(my_controller)     # an axios_like AttemptController
+        api.controllers.remove(my_controller)
+    """
+
+    def __init__(self) -> None:
+        self.items: tuple[AttemptController, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, controller: AttemptController) -> AttemptController:
+        """Add ``controller`` (once); returns it."""
+        if not isinstance(controller, AttemptController):
+            raise TypeError(f"{controller!r} is not an attempt controller (admit/record)")
+        with self._lock:
+            if controller not in self.items:
+                self.items = (*self.items, controller)
+        return controller
+
+    def remove(self, controller: AttemptController) -> bool:
+        """Remove ``controller``; ``False`` if it was not there."""
+        with self._lock:
+            kept = tuple(c for c in self.items if c is not controller)
+            removed = len(kept) != len(self.items)
+            self.items = kept
+        return removed
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
 class Call:
     """What one call runs with: the merged config and snapshots of the registries."""
 
-    __slots__ = ("config", "middleware", "request_chain", "response_chain", "stream")
+    __slots__ = (
+        "ceiling",
+        "config",
+        "controllers",
+        "middleware",
+        "request_chain",
+        "response_chain",
+        "scratch",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -204,12 +253,18 @@ class Call:
         *,
         is_async: bool,
         stream: bool = False,
+        settings: ClientSettings | None = None,
+        controllers: tuple[AttemptController, ...] = (),
     ) -> None:
         if not isinstance(method, str) or not method:
             raise ConfigError("method", f"must be an HTTP method name; got {method!r}")
         if not isinstance(url, str | httpx.URL):
             raise ConfigError("url", f"must be a string; got {type(url).__name__}")
         # Either way the call owns its headers/params/meta: nothing it does reaches the client.
+        routes = settings.routes if settings is not None else None
+        route = _route(routes, defaults, method, url) if routes is not None else None
+        if route:  # defaults < route < request (route values were validated at create())
+            defaults = merge(defaults, route)
         if overrides:
             config = merge(defaults, validate(overrides, client=False, is_async=is_async))
         else:
@@ -221,6 +276,43 @@ class Call:
         self.response_chain = interceptors.response.snapshot()
         self.middleware = middleware
         self.stream = stream
+        self.ceiling = settings.ceiling if settings is not None else None
+        #: The client's own controllers (``api.controllers``), snapshot at the call's start.
+        self.controllers = controllers
+        #: Per-call scratch space for controllers (``Ticket.call``), made on first use.
+        self.scratch: dict[object, Any] | None = None
+
+    def ticket(
+        self, cfg: Mapping[str, Any], attempt: int, kind: AttemptKind
+    ) -> tuple[tuple[AttemptController, ...], Ticket] | None:
+        """The attempt's controllers and ticket; ``None`` when it has none to ask.
+
+        ``None`` too when the URL does not resolve: the attempt then fails in
+        ``build_request`` exactly as it would without controllers.
+        """
+        controllers = compose(cfg, self.controllers)
+        if not controllers:
+            return None
+        try:
+            origin = origin_of(resolved_url(cfg))
+        except InvalidURLError:
+            return None
+        if self.scratch is None:
+            self.scratch = {}
+        headers = cfg["headers"]
+        ticket = Ticket(origin, cfg["method"], attempt, kind, headers, cfg, self.scratch)
+        return controllers, ticket
+
+
+def _route(routes: Routes, defaults: Mapping[str, Any], method: str, url: str | httpx.URL) -> Any:
+    """The config of the route matching this call, if any (rule 2 of ``_routes``)."""
+    full = join_url(defaults.get("base_url"), str(url))
+    try:
+        parsed = parsed_url(full)
+    except (httpx.InvalidURL, ValueError):
+        return None  # the call fails later, in build_request, with the usual error
+    whole = str(parsed.copy_with(query=None, fragment=None))
+    return routes.match(method.upper(), whole, parsed.path)
 
 
 def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[str, Any]:
@@ -353,6 +445,11 @@ def build_request(
     if files is not None:
         check_body(cfg)
         kwargs["files"] = files
+    return http.build_request(cfg["method"], resolved_url(cfg), **kwargs)
+
+
+def resolved_url(cfg: Mapping[str, Any]) -> httpx.URL:
+    """The attempt's absolute URL: ``url`` joined to ``base_url``, parsed (memoised)."""
     url = join_url(cfg.get("base_url"), cfg["url"])
     if not url.startswith(("https://", "http://")) and not is_absolute_url(url):
         raise InvalidURLError(
@@ -360,7 +457,28 @@ def build_request(
             "such as 'https://api.example.com' to join it to",
             config=cfg,
         )
-    return http.build_request(cfg["method"], parsed_url(url), **kwargs)
+    return parsed_url(url)
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+#: Origins by parsed URL (URLs are immutable and hashable); bounded like ``_URLS``.
+_ORIGINS: dict[httpx.URL, Origin] = {}
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    """The (scheme, host, port) that keys shared state; the port is explicit.
+
+    >>> origin_of(httpx.URL("https://api.example.com/x?q=1"))
+    Origin(scheme='https', host='api.example.com', port=443)
+    """
+    origin = _ORIGINS.get(url)
+    if origin is None:
+        scheme = url.scheme
+        origin = Origin(scheme, url.host, url.port or _DEFAULT_PORTS.get(scheme, 0))
+        if len(_ORIGINS) >= _URLS_MAX:
+            _ORIGINS.clear()
+        _ORIGINS[url] = origin
+    return origin
 
 
 #: Parsed URLs by text. httpx parses a ``str`` URL twice per request (~20 us, a tenth

@@ -2,11 +2,14 @@
 
 Rules (h11 style: if it affects a retry decision, it lives here):
 
-1. ``decide(state, outcome, now)`` is the only function that decides, and the
-   only writer of :class:`RetryState` (but for ``skipped``, the waits that
-   ``_pipeline.begin_wait`` skips under ``instant_retries()``). It does no I/O:
-   no sleeping, no clock (``now`` is handed in), no sockets. The shells
-   (``Client``/``AsyncClient``) carry out what it returns.
+1. ``decide(state, outcome, now, now_wall=...)`` is the only function that
+   decides what follows an attempt, and ``admitted()`` the only one that turns
+   an attempt controller's answer (``_control``: budget, breaker, rate gates)
+   into the call's next step. They are the only writers of :class:`RetryState`
+   (but for ``skipped``, the waits that ``begin_wait`` skips under
+   ``instant_retries()``). No I/O: no sleeping, no sockets, and no clock --
+   both clocks (``now`` monotonic, ``now_wall`` epoch seconds) are handed in
+   by the shells, which carry out what is returned.
 2. State is per call. ``RetryState`` is created by each call and dropped with
    it; strategies and clients hold none of it, so one client serves any number
    of threads and tasks.
@@ -15,8 +18,10 @@ Rules (h11 style: if it affects a retry decision, it lives here):
    except that errors the client raised itself are never retried.
 4. Limits turn a retry into a stop, and a stop is a :class:`RetryError`:
    ``max_retries`` exhausted, ``deadline`` reached, ``Retry-After`` above
-   ``max_retry_after`` -- and, through the governor seam, whatever a shared
-   governor refuses. With ``max_retries=0`` failures are raised as themselves.
+   ``max_retry_after`` -- and whatever an attempt controller refuses (the retry
+   budget, an open circuit breaker). Stop reasons are :class:`StopReason`
+   values; messages are rendered from them (``_why``). With ``max_retries=0``
+   failures are raised as themselves.
 5. A body that can be read only once is never sent again once it may have
    reached the server.
 
@@ -30,15 +35,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from ._config import join_url
+from ._control import (
+    Admission,
+    Failure,
+    Origin,
+    Refuse,
+    Step,
+    StopReason,
+    Verdict,
+    Wait,
+)
 from ._exceptions import (
     AxiosLikeError,
+    CircuitOpenError,
     ConfigError,
     HTTPStatusError,
     InvalidRequestError,
     NetworkError,
+    RateLimitedError,
     RetryError,
 )
 from ._models import HistoryEntry, Replay, Response
@@ -55,9 +72,15 @@ __all__ = [
     "MAX_REPLAYS",
     "NEVER_RETRIED_STATUS",
     "RETRY_AFTER_STATUS",
-    "Governor",
+    "Classified",
     "RetryState",
+    "admitted",
+    "classify",
     "decide",
+    "is_transient",
+    "retry_error",
+    "refused",
+    "verdict",
     "is_retryable",
     "parse_retry_after",
 ]
@@ -184,27 +207,8 @@ def _parse_http_date(text: str) -> datetime | None:
     return when
 
 
-class Governor(Protocol):
-    """The seam for shared retry control (retry budget, circuit breaker, rate limits).
-
-    ``decide()`` stays per call; a governor is shared by all calls of a client
-    and handed to each call's ``RetryState`` (``governor=``). ``decide()`` tells
-    it every outcome (``observe``, first thing) and asks it before every retry
-    that no per-call limit stopped (``admit_retry``), so the one place that
-    decides is still the one place to read.
-    """
-
-    def admit_retry(self, state: RetryState, delay: float) -> str | None:
-        """``None`` admits the retry; a string refuses it and becomes ``RetryError.reason``."""
-        ...
-
-    def observe(self, state: RetryState, outcome: object) -> None:
-        """Called with every attempt's outcome (a ``Response`` or an error)."""
-        ...
-
-
 class RetryState:
-    """Per-call retry state. Created by each call; written only by :func:`decide`.
+    """Per-call retry state. Created by each call; written only by this module.
 
     ``attempt`` is the number of the retry being decided (1 = the first retry)
     and is what strategies read; ``attempts`` counts attempts made, replays
@@ -212,10 +216,10 @@ class RetryState:
     """
 
     __slots__ = (
+        "asked_retries",
         "attempt",
         "attempts",
         "deadline_at",
-        "governor",
         "history",
         "max_retries",
         "max_retry_after",
@@ -234,7 +238,7 @@ class RetryState:
         *,
         start: float,
         replayable: bool = True,
-        governor: Governor | None = None,
+        ceiling: int | None = None,
     ) -> None:
         self.attempt = 0
         self.attempts = 0
@@ -244,14 +248,16 @@ class RetryState:
         #: Seconds of waits skipped under ``instant_retries()``; they count as elapsed.
         self.skipped = 0.0
         self.start = start
-        self.max_retries: int = config["max_retries"]
+        asked: int = config["max_retries"]
+        #: ``max_retries`` as the layers asked for it, before ``max_retries_ceiling``.
+        self.asked_retries = asked
+        self.max_retries = asked if ceiling is None or asked <= ceiling else ceiling
         self.strategy: RetryStrategy = config["retry_strategy"]
         self.retry_on: Callable[[BaseException], bool] = config["retry_on"] or is_retryable
         self.max_retry_after: float = config["max_retry_after"]
         deadline = config["deadline"]
         self.deadline_at: float | None = None if deadline is None else start + deadline
         self.replayable = replayable
-        self.governor = governor
 
     def elapsed(self, now: float) -> float:
         """Seconds since the first attempt, counting skipped waits."""
@@ -262,6 +268,11 @@ class RetryState:
         if self.deadline_at is None:
             return None
         return self.deadline_at - (now + self.skipped)
+
+    @property
+    def clamped(self) -> bool:
+        """True when ``max_retries_ceiling`` lowered this call's ``max_retries``."""
+        return self.max_retries != self.asked_retries
 
 
 class Retry(NamedTuple):
@@ -330,14 +341,86 @@ _entry: Final = tuple.__new__
 _STATUS_REASONS: Final = {status: f"status {status}" for status in range(100, 600)}
 
 
-def _retry_after(headers: httpx.Headers, now_wall: datetime | None) -> float | None:
+def _retry_after(headers: httpx.Headers, now_wall: float | datetime | None) -> float | None:
     # get_list, not get: httpx's get() raises and catches a KeyError when the header is absent.
     values = headers.get_list("retry-after")
     if not values:
         return None
-    return parse_retry_after(
-        ", ".join(values), now=now_wall or datetime.now(UTC), date=headers.get("date")
-    )
+    date = headers.get("date")
+    if isinstance(now_wall, int | float):
+        now_wall = datetime.fromtimestamp(now_wall, UTC)
+    if now_wall is None and not date:
+        now_wall = _NO_CLOCK  # no clock handed in and no Date: a date value is unusable
+    return parse_retry_after(", ".join(values), now=now_wall or _NO_CLOCK, date=date)
+
+
+#: Stands in for a wall clock nobody handed in: dates measured against it are far in
+#: the future, so they exceed any ``max_retry_after`` -- never reached by the shells,
+#: which always pass ``now_wall``; it keeps the core from reading a clock (rule 1).
+_NO_CLOCK: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- the decision, step by step
+
+
+class Classified(NamedTuple):
+    """Step 1 of a decision: what the failure was and whether the policy retries it."""
+
+    status: int | None
+    reason: str
+    retryable: bool
+    transient: bool
+
+
+def classify(state: RetryState, error: BaseException) -> Classified:
+    """The failure's status, history reason, and the policy's answer (pure)."""
+    # error.response.raw.status_code is error.status without two property calls
+    status = error.response.raw.status_code if isinstance(error, HTTPStatusError) else None
+    reason = _reason(error) if status is None else _STATUS_REASONS.get(status) or f"status {status}"
+    retry_on = state.retry_on
+    if isinstance(error, CLIENT_ERRORS):
+        retryable = False  # whatever retry_on would say: it is not even asked
+    elif retry_on is is_retryable:
+        retryable = _default_policy(error, status)
+    else:
+        retryable = retry_on(error)
+    return _entry(Classified, (status, reason, retryable, is_transient(error, status)))
+
+
+def is_transient(error: BaseException, status: int | None = None) -> bool:
+    """Does this failure say the *server* is unhealthy (what breakers count)?
+
+    Network errors and ``retry_status`` statuses do, whatever the method; a 4xx
+    the caller caused, a client-side error or a user's own exception does not.
+    """
+    if status is None and isinstance(error, HTTPStatusError):
+        status = error.status
+    if status is not None:
+        config: Mapping[str, Any] = getattr(error, "config", None) or {}
+        return status in config.get("retry_status", DEFAULT_RETRY_STATUS)
+    return isinstance(error, NetworkError)
+
+
+def _wait_for(
+    state: RetryState, error: BaseException, status: int | None, now_wall: float | datetime | None
+) -> tuple[float, bool]:
+    """Step 2: the wait before the next retry, and whether ``Retry-After`` set it."""
+    if status in RETRY_AFTER_STATUS and isinstance(error, HTTPStatusError):
+        after = _retry_after(error.response.headers, now_wall)
+        if after is not None:
+            return after, True
+    wait = float(state.strategy.delay_for(state))
+    return (wait if wait > 0.0 else 0.0), False  # negative or NaN from a user strategy
+
+
+def _limit(state: RetryState, wait: float, retry_after: bool, now: float) -> StopReason | None:
+    """Step 3: the per-call limit that stops this retry, if any."""
+    if retry_after and wait > state.max_retry_after:
+        return StopReason.MAX_RETRY_AFTER
+    deadline_at = state.deadline_at
+    if deadline_at is not None and wait > deadline_at - (now + state.skipped):
+        return StopReason.DEADLINE
+    return None
 
 
 def decide(
@@ -346,53 +429,49 @@ def decide(
     now: float,
     *,
     cause: BaseException | None = None,
-    now_wall: datetime | None = None,
+    now_wall: float | datetime | None = None,
 ) -> Decision:
     """Decide what follows an attempt: ``DONE``, ``Retry``, ``Stop``, ``Raise`` or ``Again``.
 
     ``outcome`` is the attempt's result after response interceptors: a
     ``Response``, a ``Replay`` (then ``cause`` is the error it answered) or the
-    error. ``now`` is the monotonic clock, ``now_wall`` the wall clock for
-    ``Retry-After`` dates (``None``: read it; tests pass one).
+    error. ``now`` is the monotonic clock, ``now_wall`` the wall clock (epoch
+    seconds or a datetime) for ``Retry-After`` dates; the shells pass both.
     """
     state.attempts += 1
-    number = state.attempts
-    if state.governor is not None:
-        state.governor.observe(state, outcome)
     if isinstance(outcome, Response):
         code = outcome.raw.status_code  # == outcome.status, without the property call
-        state.history.append(_entry(HistoryEntry, (number, code, None, None, "ok")))
+        state.history.append(_entry(HistoryEntry, (state.attempts, code, None, None, "ok")))
         return DONE
     if isinstance(outcome, Replay):
-        error = cause if cause is not None else RuntimeError("replay")
-        if state.replays >= MAX_REPLAYS:
-            error.add_note(f"axios_like: not replayed again after {MAX_REPLAYS} replays")
-            state.history.append(HistoryEntry(number, _status(error), error, None, "replay limit"))
-            return Raise(error)
-        if not state.replayable and getattr(error, "may_have_reached_server", True):
-            # Rule 5 holds for replays too: a spent generator would go out as an empty body.
-            error.add_note(_NOT_REPLAYABLE_NOTE)
-            state.history.append(HistoryEntry(number, _status(error), error, None, _reason(error)))
-            return Raise(error)
-        state.replays += 1
-        state.history.append(HistoryEntry(number, _status(error), error, 0.0, "replay"))
-        return Again(outcome.meta)
+        return _replay(state, outcome, cause)
+    return _failure(state, outcome, now, now_wall)
 
-    # Written for speed (budget: ~1 us per retry decision): no closure, one status
-    # lookup, history entries and the Retry built with tuple.__new__.
-    error = outcome
-    # error.response.raw.status_code is error.status without two property calls
-    status = error.response.raw.status_code if isinstance(error, HTTPStatusError) else None
-    reason = _reason(error) if status is None else _STATUS_REASONS.get(status) or f"status {status}"
-    history = state.history
-    retry_on = state.retry_on
-    if isinstance(error, CLIENT_ERRORS):
-        retryable = False  # whatever retry_on would say: it is not even asked
-    elif retry_on is is_retryable:
-        retryable = _default_policy(error, status)
-    else:
-        retryable = retry_on(error)
 
+def _replay(state: RetryState, outcome: Replay, cause: BaseException | None) -> Decision:
+    """A ``Replay`` from a response interceptor: again at once, within MAX_REPLAYS."""
+    error = cause if cause is not None else RuntimeError("replay")
+    number = state.attempts
+    if state.replays >= MAX_REPLAYS:
+        error.add_note(f"axios_like: not replayed again after {MAX_REPLAYS} replays")
+        state.history.append(HistoryEntry(number, _status(error), error, None, "replay limit"))
+        return Raise(error)
+    if not state.replayable and getattr(error, "may_have_reached_server", True):
+        # Rule 5 holds for replays too: a spent generator would go out as an empty body.
+        error.add_note(_NOT_REPLAYABLE_NOTE)
+        state.history.append(HistoryEntry(number, _status(error), error, None, _reason(error)))
+        return Raise(error)
+    state.replays += 1
+    state.history.append(HistoryEntry(number, _status(error), error, 0.0, "replay"))
+    return Again(outcome.meta)
+
+
+def _failure(
+    state: RetryState, error: BaseException, now: float, now_wall: float | datetime | None
+) -> Decision:
+    """A failed attempt: classify, then the wait, then the limits (each a step above)."""
+    status, reason, retryable, _ = classify(state, error)
+    history, number = state.history, state.attempts
     if not retryable or state.max_retries == 0:
         history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
         return Raise(error)
@@ -400,61 +479,129 @@ def decide(
         error.add_note(_NOT_REPLAYABLE_NOTE)
         history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
         return Raise(error)
-    stop: str | None = None
-    wait = 0.0
     if state.attempt >= state.max_retries:
-        stop = "max_retries"
-    else:
-        state.attempt += 1
-        after = None
-        if status in RETRY_AFTER_STATUS and isinstance(error, HTTPStatusError):
-            after = _retry_after(error.response.headers, now_wall)
-        if after is not None:
-            wait = after
-            reason = f"{reason}, Retry-After {_fmt_seconds(wait)}"
-            if wait > state.max_retry_after:
-                stop = "max_retry_after"
-        else:
-            wait = float(state.strategy.delay_for(state))
-            if not wait > 0.0:  # negative or NaN from a user strategy
-                wait = 0.0
-        deadline_at = state.deadline_at
-        if stop is None and deadline_at is not None and wait > deadline_at - (now + state.skipped):
-            stop = "deadline"
-        if stop is None and state.governor is not None:
-            stop = state.governor.admit_retry(state, wait)
+        history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
+        return Stop(retry_error(state, error, StopReason.MAX_RETRIES))
+    state.attempt += 1
+    wait, retry_after = _wait_for(state, error, status, now_wall)
+    if retry_after:
+        reason = f"{reason}, Retry-After {_fmt_seconds(wait)}"
+    stop = _limit(state, wait, retry_after, now)
     if stop is not None:
         history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
-        return Stop(_retry_error(state, error, stop, wait))
+        return Stop(retry_error(state, error, stop, wait))
     state.previous_delay = wait
     history.append(_entry(HistoryEntry, (number, status, error, wait, reason)))
     return _entry(Retry, (wait, reason))
 
 
-def _retry_error(
-    state: RetryState, error: BaseException, stop: str, retry_after: float | None = None
+# ---------------------------------------------------------------- controller answers
+
+
+def admitted(
+    state: RetryState,
+    admission: Admission,
+    now: float,
+    *,
+    last_error: BaseException | None,
+    origin: Origin,
+    config: Mapping[str, Any],
+) -> float | Stop | Raise:
+    """Turn the controllers' answer for the next attempt into the call's step (pure).
+
+    ``SEND`` gives 0.0 (send now); ``Wait`` gives its seconds when they fit the
+    call's limits; a refusal, or a wait that does not fit, stops the call: a
+    ``RetryError`` with the reason when the call has already failed
+    (``last_error``), else the error that says why the first attempt was not sent.
+    """
+    if isinstance(admission, Wait):
+        remaining = state.remaining(now)
+        fits = admission.seconds <= state.max_retry_after and (
+            remaining is None or admission.seconds <= remaining
+        )
+        if fits:
+            return admission.seconds
+        refusal = Refuse(admission.stop, admission.seconds)
+    elif isinstance(admission, Refuse):
+        refusal = admission
+    else:
+        return 0.0
+    if last_error is None:
+        return Raise(_refusal_error(refusal, origin, config))
+    last = state.history[-1] if state.history else None
+    if last is not None and last.delay is not None:  # the wait that led here was in vain
+        state.history[-1] = last._replace(delay=None)
+    return Stop(retry_error(state, last_error, refusal.reason, refusal.retry_after))
+
+
+def _refusal_error(refusal: Refuse, origin: Origin, config: Mapping[str, Any]) -> AxiosLikeError:
+    after = refusal.retry_after
+    if refusal.reason is StopReason.CIRCUIT_OPEN:
+        return CircuitOpenError(origin, after, config=config)
+    if refusal.reason is StopReason.RATE_LIMITED:
+        return RateLimitedError(origin, after, config=config)
+    return AxiosLikeError(f"{origin}: not sent ({refusal.reason})", config=config)
+
+
+def verdict(
+    step: Decision,
+    outcome: Response | Replay | BaseException,
+    *,
+    duration: float,
+    cause: BaseException | None = None,
+) -> Verdict:
+    """What the controllers are told about an attempt that was sent and decided."""
+    if isinstance(outcome, Response):
+        code = outcome.raw.status_code
+        return _entry(Verdict, (Step.DONE, Failure.NONE, code, None, "ok", None, None, duration))
+    error = outcome if isinstance(outcome, BaseException) else cause
+    assert error is not None  # a Replay always answers an error
+    status = _status(error)
+    if isinstance(error, CLIENT_ERRORS) or not isinstance(error, AxiosLikeError):
+        failure = Failure.LOCAL
+    else:
+        failure = Failure.TRANSIENT if is_transient(error, status) else Failure.CALLER
+    if isinstance(step, Retry):
+        return Verdict(Step.RETRY, failure, status, error, step.reason, None, step.delay, duration)
+    if isinstance(step, Again):
+        return Verdict(Step.REPLAY, failure, status, error, "replay", None, 0.0, duration)
+    if isinstance(step, Stop):
+        why = StopReason(step.error.reason)
+        return Verdict(Step.STOP, failure, status, error, _reason(error), why, None, duration)
+    return Verdict(Step.RAISE, failure, status, error, _reason(error), None, None, duration)
+
+
+def refused(step: Stop | Raise) -> Verdict:
+    """What the controllers are told about an attempt ``admitted()`` did not let out."""
+    error = step.error
+    why = (
+        StopReason(error.reason)
+        if isinstance(error, RetryError)
+        else _REFUSAL_REASON.get(type(error), StopReason.CIRCUIT_OPEN)
+    )
+    return Verdict(Step.REFUSED, Failure.LOCAL, None, error, _reason(error), why, None, 0.0)
+
+
+_REFUSAL_REASON: Final[dict[type[BaseException], StopReason]] = {
+    CircuitOpenError: StopReason.CIRCUIT_OPEN,
+    RateLimitedError: StopReason.RATE_LIMITED,
+}
+
+
+def retry_error(
+    state: RetryState, error: BaseException, stop: StopReason, retry_after: float | None = None
 ) -> RetryError:
+    """The ``RetryError`` for a call whose retries ``stop`` ended; its message says why."""
     config = getattr(error, "config", None)
     cfg = config or {}
     url = redact_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))))
-    if stop == "max_retries":
-        why = f"max_retries={state.max_retries} reached"
-    elif stop == "deadline":
-        deadline = None if config is None else config.get("deadline")
-        why = f"deadline={deadline:g}s reached" if deadline else "deadline reached"
-    elif stop == "max_retry_after":
-        why = (
-            f"Retry-After {_fmt_seconds(retry_after or 0.0)} above "
-            f"max_retry_after={_fmt_seconds(state.max_retry_after)}"
-        )
-    else:
-        why = f"{stop}"
     if isinstance(error, HTTPStatusError):
         last = f"{error.status} {error.response.status_text}".rstrip()
     else:
         last = f"{_reason(error)} ({type(error).__name__})"
     n = state.attempts
     tries = f"{n} attempt{'s' if n != 1 else ''}"
+    why = _why(state, stop, cfg, retry_after)
     message = f"{cfg.get('method', '')} {url} failed after {tries} ({why}): {last}"
     return RetryError(
         message.strip(),
@@ -464,3 +611,31 @@ def _retry_error(
         last_error=error,
         config=config,
     )
+
+
+def _why(
+    state: RetryState, stop: StopReason, cfg: Mapping[str, Any], retry_after: float | None
+) -> str:
+    """The stop reason as the message's words, rendered from the value."""
+    if stop is StopReason.MAX_RETRIES:
+        if state.clamped:
+            return (
+                f"max_retries={state.asked_retries}, clamped to "
+                f"max_retries_ceiling={state.max_retries}, reached"
+            )
+        return f"max_retries={state.max_retries} reached"
+    if stop is StopReason.DEADLINE:
+        deadline = cfg.get("deadline")
+        return f"deadline={deadline:g}s reached" if deadline else "deadline reached"
+    if stop is StopReason.MAX_RETRY_AFTER:
+        return (
+            f"Retry-After {_fmt_seconds(retry_after or 0.0)} above "
+            f"max_retry_after={_fmt_seconds(state.max_retry_after)}"
+        )
+    if stop is StopReason.RETRY_BUDGET:
+        return "retry budget of the origin spent"
+    if stop is StopReason.CIRCUIT_OPEN:
+        when = f", next probe in {retry_after:.3g}s" if retry_after else ""
+        return f"circuit breaker open{when}"
+    wait = f" {retry_after:.3g}s" if retry_after else ""
+    return f"rate limited: the origin asked to wait{wait}, past the call's limits"

@@ -22,10 +22,12 @@ from ._config import (
     attempt_copy,
     split_client_config,
 )
+from ._control import SEND, Admission, AttemptController, AttemptKind, Ticket, admit_all, record_all
 from ._models import Replay, Response
 from ._pipeline import (
     DRAIN_LIMIT,
     Call,
+    ControllerRegistry,
     Handler,
     Interceptors,
     MiddlewareStack,
@@ -45,7 +47,7 @@ from ._pipeline import (
     to_outcome,
     with_meta,
 )
-from ._retry import Again, Done, Raise, Retry, RetryState, decide
+from ._retry import Again, Done, Raise, Retry, RetryState, admitted, decide, refused, verdict
 from ._verbs import Verbs
 
 __all__ = ["Client", "Middleware", "create"]
@@ -71,13 +73,17 @@ class Client(Verbs):
     def __init__(
         self, config: ClientConfig | None = None, /, **kwargs: Unpack[ClientConfig]
     ) -> None:
-        self.defaults, http_kwargs = split_client_config(
+        defaults, http_kwargs, self._settings = split_client_config(
             {**(config or {}), **kwargs}, is_async=False
         )
+        #: The request defaults every call merges its overrides over.
+        self.defaults: dict[str, Any] = defaults
         self._http = httpx.Client(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=False)
         self._middleware: MiddlewareStack[Middleware] = MiddlewareStack(allow_async=False)
+        #: ``api.controllers``: the client's own attempt controllers (telemetry, ...).
+        self.controllers = ControllerRegistry()
 
     def use(self, middleware: Middleware) -> Middleware:
         """Add middleware around the whole retry loop; the first added is the outermost.
@@ -149,6 +155,8 @@ class Client(Verbs):
             middleware,
             is_async=False,
             stream=stream,
+            settings=self._settings,
+            controllers=self.controllers.items,
         )
 
     def _next(self, call: Call, index: int, config: Any) -> Response:
@@ -163,30 +171,71 @@ class Client(Verbs):
         return checked_middleware_result(middleware(config, call_next), middleware)
 
     def _retry_loop(self, call: Call, config: dict[str, Any]) -> Response:
-        state = RetryState(config, start=time.monotonic(), replayable=is_replayable(config))
+        """Attempts until ``decide()`` says done, raise or stop; the controllers are
+        asked before each send (``admit``) and told each decision (``record``)."""
+        now = time.monotonic()
+        state = RetryState(
+            config, start=now, replayable=is_replayable(config), ceiling=call.ceiling
+        )
+        kind, last_error = AttemptKind.FIRST, None
         while True:
-            outcome, cause = self._attempt(call, config, state)
-            step = decide(state, outcome, time.monotonic(), cause=cause)
+            chain = call.request_chain
+            cfg = self._run_request_chain(chain, config) if chain else config
+            asked = call.ticket(cfg, state.attempts + 1, kind)
+            if asked is not None:
+                admission = admit_all(*asked, time.monotonic())
+                if admission is not SEND:
+                    self._admitted(state, asked, admission, last_error, cfg)
+            started = time.monotonic()
+            outcome, cause = self._attempt(call, cfg, state)
+            now = time.monotonic()
+            step = decide(state, outcome, now, cause=cause, now_wall=time.time())
+            if asked is not None:
+                record_all(*asked, verdict(step, outcome, duration=now - started, cause=cause), now)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             self._discard(failed_response(outcome, cause))
             if isinstance(step, Retry):
-                error = outcome if isinstance(outcome, BaseException) else cause
-                assert error is not None
-                self._wait(state, step, error, config)
+                last_error = outcome if isinstance(outcome, BaseException) else cause
+                assert last_error is not None
+                self._wait(state, step, last_error, config)
+                kind = AttemptKind.RETRY
             elif isinstance(step, Again):
                 config = with_meta(config, step.meta)
+                kind = AttemptKind.REPLAY
             elif isinstance(step, Raise):
                 raise step.error
             else:
                 raise step.error from step.error.last_error
 
+    def _admitted(
+        self,
+        state: RetryState,
+        asked: tuple[tuple[AttemptController, ...], Ticket],
+        admission: Admission,
+        last_error: BaseException | None,
+        cfg: Mapping[str, Any],
+    ) -> None:
+        """Carry out a controller's wait, or raise its refusal (decided by ``admitted()``)."""
+        controllers, ticket = asked
+        now = time.monotonic()
+        step = admitted(
+            state, admission, now, last_error=last_error, origin=ticket.origin, config=cfg
+        )
+        if isinstance(step, float):
+            seconds = begin_wait(state, step)
+            if seconds > 0:
+                time.sleep(seconds)
+            return
+        record_all(controllers, ticket, refused(step), now)
+        if isinstance(step, Raise):
+            raise step.error
+        raise step.error from step.error.last_error
+
     def _attempt(
-        self, call: Call, config: dict[str, Any], state: RetryState
+        self, call: Call, cfg: dict[str, Any], state: RetryState
     ) -> tuple[Outcome, BaseException | None]:
-        """One attempt: request interceptors, send, response interceptors."""
-        chain = call.request_chain
-        cfg = self._run_request_chain(chain, config) if chain else config
+        """One attempt on the wire: send (the body read inside), response interceptors."""
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))

@@ -642,54 +642,6 @@ def test_replay_without_cause_has_a_placeholder_error() -> None:
     assert isinstance(state.history[0].error, RuntimeError)
 
 
-# ---------------------------------------------------------------- governor seam
-
-
-class Governor:
-    def __init__(self, refuse_after: int, reason: str = "retry budget exhausted") -> None:
-        self.refuse_after = refuse_after
-        self.reason = reason
-        self.asked: list[tuple[int, float]] = []
-        self.observed: list[object] = []
-
-    def admit_retry(self, state: RetryState, delay: float) -> str | None:
-        self.asked.append((state.attempt, delay))
-        return self.reason if len(self.asked) > self.refuse_after else None
-
-    def observe(self, state: RetryState, outcome: object) -> None:
-        self.observed.append(outcome)
-
-
-def test_governor_refusal_stops_with_its_reason() -> None:
-    cfg = make_config(retry_strategy=FixedDelay(0.5))
-    governor = Governor(refuse_after=1)
-    state = make_state(cfg, governor=governor)
-    errors = [status_error(503, cfg) for _ in range(2)]
-    assert isinstance(decide(state, errors[0], 0.0), Retry)
-    step = decide(state, errors[1], 0.0)
-    assert isinstance(step, Stop)
-    assert step.error.reason == "retry budget exhausted"
-    assert step.error.attempts == 2
-    assert str(step.error).endswith("(retry budget exhausted): 503 Service Unavailable")
-    assert governor.asked == [(1, 0.5), (2, 0.5)]
-    assert governor.observed == errors
-    assert state.previous_delay == 0.5
-
-
-def test_governor_is_not_asked_when_no_retry_is_due() -> None:
-    cfg = make_config()
-    governor = Governor(refuse_after=0)
-    state = make_state(cfg, governor=governor)
-    response = ok_response(cfg)
-    assert decide(state, response, 0.0) is DONE
-    assert isinstance(
-        decide(make_state(cfg, governor=governor), status_error(404, cfg), 0.0), Raise
-    )
-    assert governor.asked == []
-    assert governor.observed[0] is response
-    assert len(governor.observed) == 2
-
-
 # ---------------------------------------------------------------- history and state
 
 
