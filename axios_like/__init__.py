@@ -14,9 +14,11 @@ from __future__ import annotations
 from . import transports  # noqa: F401 - axios_like.transports.aiohttp_transport()
 from ._async_client import AsyncClient, AsyncMiddleware, create_async
 from ._config import ClientConfig, RequestConfig, RequestOptions
+from ._control import StopReason
 from ._exceptions import (
     AxiosLikeError,
     BodyNotReplayableError,
+    CircuitOpenError,
     ConfigError,
     ConnectError,
     ConnectTimeoutError,
@@ -27,6 +29,7 @@ from ._exceptions import (
     NetworkError,
     PoolTimeoutError,
     ProxyError,
+    RateLimitedError,
     ReadError,
     ReadTimeoutError,
     RemoteProtocolError,
@@ -58,6 +61,7 @@ __all__ = [
     "AuthRefreshError",
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "CircuitOpenError",
     "Client",
     "ClientConfig",
     "ConfigError",
@@ -78,6 +82,7 @@ __all__ = [
     "NetworkError",
     "PoolTimeoutError",
     "ProxyError",
+    "RateLimitedError",
     "ReadError",
     "ReadTimeoutError",
     "RemoteProtocolError",
@@ -88,6 +93,7 @@ __all__ = [
     "RetryError",
     "RetryEvent",
     "RetryStrategy",
+    "StopReason",
     "StreamError",
     "TimeoutError",
     "TooManyRedirectsError",

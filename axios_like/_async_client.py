@@ -42,9 +42,9 @@ from ._pipeline import (
     describe,
     failed_response,
     finish,
-    is_replayable,
     map_error,
     retry_event,
+    retry_state,
     send_kwargs,
     to_outcome,
     with_meta,
@@ -177,10 +177,7 @@ class AsyncClient(AsyncVerbs):
     async def _retry_loop(self, call: Call, config: dict[str, Any]) -> Response:
         """Attempts until ``decide()`` says done, raise or stop; the controllers are
         asked before each send (``admit``) and told each decision (``record``)."""
-        now = time.monotonic()
-        state = RetryState(
-            config, start=now, replayable=is_replayable(config), ceiling=call.ceiling
-        )
+        state = retry_state(call, config, time.monotonic())
         kind, last_error = AttemptKind.FIRST, None
         while True:
             chain = call.request_chain

@@ -315,6 +315,20 @@ def _route(routes: Routes, defaults: Mapping[str, Any], method: str, url: str | 
     return routes.match(method.upper(), whole, parsed.path)
 
 
+def retry_state(call: Call, config: Mapping[str, Any], now: float) -> RetryState:
+    """The call's ``RetryState``; says at DEBUG when ``max_retries_ceiling`` clamped it."""
+    state = RetryState(config, start=now, replayable=is_replayable(config), ceiling=call.ceiling)
+    if state.clamped and logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s %s: max_retries=%d, clamped to max_retries_ceiling=%d",
+            config["method"],
+            redact_url(join_url(config.get("base_url"), config["url"])),
+            state.asked_retries,
+            state.max_retries,
+        )
+    return state
+
+
 def checked_config(given: Any, original: Mapping[str, Any], who: str) -> dict[str, Any]:
     """Check a config handed back by middleware or a request interceptor.
 

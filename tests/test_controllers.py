@@ -1,0 +1,217 @@
+"""The attempt-controller seam, through both clients on the real loopback server.
+
+A test controller refuses, delays and records; the shells must ask it before
+every send (first attempts too) and tell it every decision, in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import axios_like
+from axios_like._control import (
+    SEND,
+    Admission,
+    AttemptKind,
+    Failure,
+    Origin,
+    Refuse,
+    Step,
+    StopReason,
+    Ticket,
+    Verdict,
+    Wait,
+    compose,
+)
+from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing import instant_retries
+from tests.conftest import Both
+
+pytestmark = pytest.mark.usefixtures("instant")
+
+
+class Script:
+    """A controller that answers from a list and records everything it is shown."""
+
+    def __init__(self, answers: list[Admission] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.admitted: list[tuple[int, AttemptKind, str]] = []
+        self.verdicts: list[Verdict] = []
+        self.origins: set[Origin] = set()
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        self.admitted.append((ticket.attempt, ticket.kind, ticket.method))
+        self.origins.add(ticket.origin)
+        return self.answers.pop(0) if self.answers else SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        self.verdicts.append(verdict)
+
+
+async def test_every_attempt_is_admitted_and_every_decision_recorded(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/flaky", [Reply(503), Reply(503), Reply(200)])
+    ctl = Script()
+    api = make_client(base_url=server.url, retry_budget=ctl)
+    r = await api.get("/flaky")
+    assert r.status == 200
+    assert ctl.admitted == [
+        (1, AttemptKind.FIRST, "GET"),
+        (2, AttemptKind.RETRY, "GET"),
+        (3, AttemptKind.RETRY, "GET"),
+    ]
+    assert [v.step for v in ctl.verdicts] == [Step.RETRY, Step.RETRY, Step.DONE]
+    assert [v.failure for v in ctl.verdicts] == [Failure.TRANSIENT, Failure.TRANSIENT, Failure.NONE]
+    assert [v.status for v in ctl.verdicts] == [503, 503, 200]
+    assert [v.reason for v in ctl.verdicts] == ["status 503", "status 503", "ok"]
+    assert ctl.verdicts[0].delay is not None
+    assert ctl.verdicts[0].delay > 0
+    assert all(v.duration >= 0 for v in ctl.verdicts)
+    assert ctl.origins == {Origin("http", "127.0.0.1", server.port)}
+
+
+async def test_a_refused_first_attempt_is_never_sent(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    ctl = Script([Refuse(StopReason.CIRCUIT_OPEN, 4.0)])
+    api = make_client(base_url=server.url, circuit_breaker=ctl)
+    with pytest.raises(axios_like.CircuitOpenError) as info:
+        await api.get("/x")
+    assert server.count("/x") == 0
+    assert info.value.retry_after == 4.0
+    assert info.value.origin == Origin("http", "127.0.0.1", server.port)
+    assert info.value.config is not None
+    assert info.value.config["url"] == "/x"
+    assert [(v.step, v.stop) for v in ctl.verdicts] == [(Step.REFUSED, StopReason.CIRCUIT_OPEN)]
+
+
+async def test_a_refused_retry_stops_with_the_reason_and_the_last_error(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/down", [Reply(503)] * 5)
+    ctl = Script([SEND, Refuse(StopReason.RETRY_BUDGET)])
+    api = make_client(base_url=server.url, retry_budget=ctl)
+    with pytest.raises(axios_like.RetryError) as info:
+        await api.get("/down")
+    err = info.value
+    assert err.reason == "retry_budget"
+    assert err.reason is StopReason.RETRY_BUDGET
+    assert err.attempts == 1
+    assert isinstance(err.__cause__, axios_like.HTTPStatusError)
+    assert err.__cause__.status == 503
+    assert "retry budget" in str(err)
+    assert server.count("/down") == 1
+    assert [h.delay for h in err.history] == [None]  # the refused retry's wait was in vain
+    assert [v.step for v in ctl.verdicts] == [Step.RETRY, Step.REFUSED]
+
+
+async def test_a_wait_delays_the_attempt_and_counts_as_elapsed(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/slow-gate", [Reply(503), Reply(200)])
+    ctl = Script([SEND, Wait(7.0, "rate limit")])
+    events: list[axios_like.RetryEvent] = []
+    api = make_client(base_url=server.url, retry_budget=ctl, on_retry=events.append)
+    r = await api.get("/slow-gate", retry_strategy=axios_like.FixedDelay(1.0))
+    assert r.status == 200
+    assert ctl.admitted[1][1] is AttemptKind.RETRY
+    assert len(events) == 1
+    assert events[0].delay == 1.0
+
+
+async def test_a_wait_past_the_deadline_is_a_rate_limited_error(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    ctl = Script([Wait(30.0, "rate limit")])
+    api = make_client(base_url=server.url, retry_budget=ctl)
+    with pytest.raises(axios_like.RateLimitedError) as info:
+        await api.get("/x", deadline=5.0)
+    assert info.value.retry_after == 30.0
+    assert server.count("/x") == 0
+
+
+async def test_a_wait_past_the_deadline_on_a_retry_stops_the_call(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/y", [Reply(503)] * 3)
+    ctl = Script([SEND, Wait(30.0, "rate limit")])
+    api = make_client(base_url=server.url, retry_budget=ctl)
+    with pytest.raises(axios_like.RetryError) as info:
+        await api.get("/y", deadline=5.0, retry_strategy=axios_like.FixedDelay(0.1))
+    assert info.value.reason == "rate_limited"
+    assert server.count("/y") == 1
+
+
+async def test_replays_are_admitted_as_replays(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/me", [Reply(401), Reply(200)])
+    ctl = Script()
+    api = make_client(base_url=server.url, retry_budget=ctl)
+
+    def on_401(error: BaseException) -> Any:
+        if getattr(error, "status", None) == 401:
+            return axios_like.Replay(meta={"again": True})
+        raise error
+
+    api.interceptors.response.use(None, on_401)
+    assert (await api.get("/me")).status == 200
+    assert [k for _, k, _ in ctl.admitted] == [AttemptKind.FIRST, AttemptKind.REPLAY]
+    assert [v.step for v in ctl.verdicts] == [Step.REPLAY, Step.DONE]
+    assert ctl.verdicts[0].failure is Failure.CALLER  # a 401 is the caller's, never the server's
+
+
+async def test_client_controllers_run_after_the_configured_ones(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    order: list[str] = []
+
+    class Named(Script):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def admit(self, ticket: Ticket, now: float) -> Admission:
+            order.append(self.name)
+            return SEND
+
+    api = make_client(
+        base_url=server.url, retry_budget=Named("budget"), circuit_breaker=Named("breaker")
+    )
+    extra = Named("telemetry")
+    api.client.controllers.add(extra)
+    api.client.controllers.add(extra)  # once only
+    assert len(api.client.controllers) == 1
+    await api.get("/ok")
+    assert order == ["breaker", "budget", "telemetry"]
+    assert api.client.controllers.remove(extra) is True
+    assert api.client.controllers.remove(extra) is False
+    with pytest.raises(TypeError, match="not an attempt controller"):
+        api.client.controllers.add(object())  # type: ignore[arg-type]
+
+
+def test_compose_order_and_empty() -> None:
+    a, b = Script(), Script()
+    assert compose({"retry_budget": None, "circuit_breaker": None}) == ()
+    assert compose({"retry_budget": a, "circuit_breaker": b}) == (b, a)
+    assert compose({"retry_budget": a}, (b,)) == (a, b)
+
+
+def test_a_controller_key_rejects_what_is_not_one() -> None:
+    with pytest.raises(axios_like.ConfigError, match="retry_budget"):
+        axios_like.create(retry_budget=3)  # type: ignore[arg-type]
+    with pytest.raises(axios_like.ConfigError, match="circuit_breaker"):
+        axios_like.create(circuit_breaker="on")  # type: ignore[arg-type]
+
+
+def test_the_sync_client_does_not_sleep_for_a_wait_under_instant_mode(server: FlakyServer) -> None:
+    ctl = Script([Wait(5.0, "rate limit")])
+    with axios_like.create(base_url=server.url, retry_budget=ctl) as api, instant_retries():
+        start = time.monotonic()
+        assert api.get("/ok").status == 200
+        assert time.monotonic() - start < 2.0
