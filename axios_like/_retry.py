@@ -349,8 +349,7 @@ def _retry_after(headers: httpx.Headers, now_wall: float | datetime | None) -> f
     date = headers.get("date")
     if isinstance(now_wall, int | float):
         now_wall = datetime.fromtimestamp(now_wall, UTC)
-    if now_wall is None and not date:
-        now_wall = _NO_CLOCK  # no clock handed in and no Date: a date value is unusable
+    # No clock handed in (the shells always hand one): measured against _NO_CLOCK.
     return parse_retry_after(", ".join(values), now=now_wall or _NO_CLOCK, date=date)
 
 
