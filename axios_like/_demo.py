@@ -1,6 +1,6 @@
 """``python -m axios_like demo``: the retry engine at work, in a few seconds, on your machine.
 
-It starts :class:`~axios_like._flaky_server.FlakyServer` on 127.0.0.1 (standard
+It starts :class:`~axios_like.testing.server.FlakyServer` on 127.0.0.1 (standard
 library only, nothing else to install) and sends real requests through a real
 ``axios_like`` client, one scenario at a time:
 
@@ -36,11 +36,11 @@ from typing import Any, Final, TextIO
 
 from ._cli import Style, Timeline
 from ._exceptions import RetryError
-from ._flaky_server import FlakyServer, Reply, Seen
 from ._strategies import ExponentialBackoff
 from ._sync_client import Client, create
 from .auth import BearerTokenRefresh
 from .testing import instant_retries
+from .testing.server import FlakyServer, Reply, Seen
 
 __all__ = ["DESCRIPTION", "SCENARIOS", "add_arguments", "main", "run"]
 

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply, Seen
+from axios_like.testing.server import FlakyServer, Reply, Seen
 
 TOTAL = 100
 CONCURRENCY = 10

@@ -17,8 +17,8 @@ import threading
 from collections import Counter
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply, Seen
 from axios_like.auth import BearerTokenRefresh
+from axios_like.testing.server import FlakyServer, Reply, Seen
 
 EXPIRED = "expired-SECRET-token-1"
 FRESH = "fresh-SECRET-token-2"

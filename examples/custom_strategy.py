@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 
 
 class Fibonacci(axios_like.RetryStrategy):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import axios_like
 from axios_like import RequestConfig, Response
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 
 log = logging.getLogger("example")
 CallNext = Callable[[RequestConfig], Response]

@@ -6,7 +6,7 @@ Run: python examples/quickstart.py
 from __future__ import annotations
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 import axios_like
-from axios_like._flaky_server import FlakyServer
 from axios_like.testing import instant_retries
+from axios_like.testing.server import FlakyServer
 
 
 @pytest.fixture

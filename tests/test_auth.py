@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply, Seen
 from axios_like.auth import GENERATION_KEY, REPLAYED_KEY, AuthRefreshError, BearerTokenRefresh
+from axios_like.testing.server import FlakyServer, Reply, Seen
 from tests.conftest import Both
 
 OLD = "old-SECRET-4f1c9e"

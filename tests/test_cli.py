@@ -19,8 +19,8 @@ import pytest
 import axios_like
 from axios_like import _cli
 from axios_like.__main__ import main
-from axios_like._flaky_server import FlakyServer, Reply
 from axios_like._pipeline import INSTANT
+from axios_like.testing.server import FlakyServer, Reply
 
 pytestmark = pytest.mark.usefixtures("instant")
 

@@ -22,7 +22,7 @@ from axios_like._config import (
     merge,
     validate,
 )
-from axios_like._flaky_server import FlakyServer
+from axios_like.testing.server import FlakyServer
 from tests.conftest import Both
 
 

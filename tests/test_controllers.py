@@ -27,8 +27,8 @@ from axios_like._control import (
     Wait,
     compose,
 )
-from axios_like._flaky_server import FlakyServer, Reply
 from axios_like.testing import instant_retries
+from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
 pytestmark = pytest.mark.usefixtures("instant")

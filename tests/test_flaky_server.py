@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from axios_like._flaky_server import FlakyServer, Reply, Seen
+from axios_like.testing.server import FlakyServer, Reply, Seen
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 
 import axios_like
 from axios_like import HTTPStatusError, Response
-from axios_like._flaky_server import FlakyServer, Reply
 from axios_like._pipeline import is_instant
+from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
 pytestmark = pytest.mark.usefixtures("instant")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply, Seen
+from axios_like.testing.server import FlakyServer, Reply, Seen
 from tests.conftest import Both
 
 

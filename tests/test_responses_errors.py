@@ -16,9 +16,9 @@ from axios_like import HTTPStatusError, Response
 from axios_like import _exceptions as errors
 from axios_like._config import validate
 from axios_like._exceptions import from_httpx
-from axios_like._flaky_server import FlakyServer, Reply
 from axios_like._models import decode_body
 from axios_like._redact import REDACTED, redact_headers, redact_url
+from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
 

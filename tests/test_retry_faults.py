@@ -22,7 +22,7 @@ from axios_like import (
     RetryError,
     RetryEvent,
 )
-from axios_like._flaky_server import FlakyServer, Reply, Seen
+from axios_like.testing.server import FlakyServer, Reply, Seen
 from tests.conftest import Both
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 import axios_like
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
 pytestmark = pytest.mark.usefixtures("instant")

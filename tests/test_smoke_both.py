@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import axios_like
 from axios_like import ConnectError, ReadError
-from axios_like._flaky_server import FlakyServer, Reply
+from axios_like.testing.server import FlakyServer, Reply
 
 
 def test_missing_extra_is_an_import_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,10 @@
 ``instant_retries()`` makes retries skip their waits while still computing and
 reporting them (to ``on_retry``, the log and the history), so a suite that
 exercises retry paths never sleeps.
+
+:class:`FlakyServer` (with its :class:`Reply` and :class:`Seen` types, from
+:mod:`axios_like.testing.server`) is a scriptable HTTP/1.1 server on 127.0.0.1:
+real sockets, for tests of what only a real connection shows.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ._pipeline import INSTANT
+from .._pipeline import INSTANT
+from .server import FlakyServer, Reply, Seen
 
-__all__ = ["instant_retries"]
+__all__ = ["FlakyServer", "Reply", "Seen", "instant_retries"]
 
 
 @contextmanager
