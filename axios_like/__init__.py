@@ -41,7 +41,7 @@ from ._exceptions import (
     WriteTimeoutError,
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
-from ._pipeline import InterceptorManager, Interceptors
+from ._registries import InterceptorManager, Interceptors
 from ._retry import is_retryable
 from ._strategies import (
     DecorrelatedJitter,

@@ -51,8 +51,8 @@ from ._exceptions import (
     NetworkError,
     RetryError,
 )
+from ._instant import is_instant
 from ._models import Response, RetryEvent
-from ._pipeline import is_instant
 from ._redact import redact_headers, redact_url
 from ._retry import DEFAULT_RETRY_STATUS, IDEMPOTENT_METHODS, is_retryable
 from ._strategies import (

@@ -358,6 +358,9 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
 }
 
 #: httpx client settings and their validators (client-level only).
+#: Keys a request config may hold (after request interceptors too).
+ATTEMPT_KEYS: Final = frozenset(_VALIDATORS)
+
 _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "transport": _v_transport,
     "limits": _v_limits,

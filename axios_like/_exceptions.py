@@ -28,7 +28,7 @@
     └── RetryError                      a limit stopped retries; __cause__ = the last error
 
 Every httpx exception a user can see is mapped by :func:`from_httpx` through
-``_HTTPX_MAP`` below, with the original chained as ``__cause__``.
+``HTTPX_MAP`` below, with the original chained as ``__cause__``.
 ``asyncio.CancelledError`` and ``KeyboardInterrupt`` are never caught, so never wrapped.
 """
 
@@ -372,7 +372,7 @@ def _read_reason(exc: httpx.HTTPError) -> str:
 
 
 #: httpx exception -> our class. Most specific first: the first ``isinstance`` match wins.
-_HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
+HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
     (httpx.ConnectTimeout, ConnectTimeoutError),
     (httpx.ReadTimeout, ReadTimeoutError),
     (httpx.WriteTimeout, WriteTimeoutError),
@@ -396,7 +396,7 @@ _HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
 )
 
 #: Reasons that depend on the message (refused vs unreachable, reset vs other).
-_REASON_FROM_MESSAGE: dict[type[AxiosLikeError], Callable[[httpx.HTTPError], str]] = {
+REASON_FROM_MESSAGE: dict[type[AxiosLikeError], Callable[[httpx.HTTPError], str]] = {
     ConnectError: _connect_reason,
     ReadError: _read_reason,
 }
@@ -413,14 +413,14 @@ def from_httpx(
     ('ConnectError', 'connect refused', 'GET http://x/: [Errno 111] Connection refused')
     """
     ours: type[AxiosLikeError] = AxiosLikeError
-    for theirs, mapped in _HTTPX_MAP:
+    for theirs, mapped in HTTPX_MAP:
         if isinstance(exc, theirs):
             ours = mapped
             break
     where = f"{method} {redact_url(url)}: " if method else ""
     text = str(exc) or type(exc).__name__
     error = ours(f"{where}{text}", config=config)
-    make_reason = _REASON_FROM_MESSAGE.get(ours)
+    make_reason = REASON_FROM_MESSAGE.get(ours)
     if make_reason is not None and isinstance(exc, httpx.HTTPError):
         error.reason = make_reason(exc)
     return error

@@ -2,7 +2,7 @@
 
 Edit ``_async_client.py`` and run ``python scripts/unasync.py`` (``scripts/unasync.py``).
 A shell only does I/O: run interceptors and middleware, send through httpx,
-close, sleep. Every decision is made by the core (``_pipeline``, ``_retry``).
+close, sleep. Every decision is made by the core (``_request``, ``_outcomes``, ``_retry``).
 """
 
 from __future__ import annotations
@@ -23,28 +23,26 @@ from ._config import (
     split_client_config,
 )
 from ._control import SEND, Admission, AttemptController, AttemptKind, Ticket, admit_all, record_all
+from ._instant import begin_wait
 from ._models import Replay, Response
-from ._pipeline import (
+from ._outcomes import (
     DRAIN_LIMIT,
-    Call,
-    ControllerRegistry,
-    Handler,
-    Interceptors,
-    MiddlewareStack,
-    begin_wait,
-    build_request,
-    checked_attempt,
-    checked_config,
     checked_middleware_result,
     checked_response,
-    describe,
     failed_response,
     finish,
     map_error,
     retry_event,
+    to_outcome,
+)
+from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareStack, describe
+from ._request import (
+    Call,
+    build_request,
+    checked_attempt,
+    checked_config,
     retry_state,
     send_kwargs,
-    to_outcome,
     with_meta,
 )
 from ._retry import Again, Done, Raise, Retry, RetryState, admitted, decide, refused, verdict

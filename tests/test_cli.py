@@ -19,7 +19,7 @@ import pytest
 import axios_like
 from axios_like import _cli
 from axios_like.__main__ import main
-from axios_like._pipeline import INSTANT
+from axios_like._instant import INSTANT
 from axios_like.testing.server import FlakyServer, Reply
 
 pytestmark = pytest.mark.usefixtures("instant")
