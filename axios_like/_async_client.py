@@ -17,6 +17,7 @@ from typing import Any, Self, cast
 import httpx
 from typing_extensions import Unpack
 
+from ._body import bounded, count_decoded, with_body
 from ._config import (
     ClientConfig,
     RequestConfig,
@@ -238,13 +239,33 @@ class AsyncClient(AsyncVerbs):
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))
-            raw = await self._http.send(request, **send_kwargs(cfg, call.stream))
+            raw = await self._http.send(request, **send_kwargs(cfg))
+            if not call.stream:
+                raw = await self._read(raw, state, cfg)
             outcome = to_outcome(raw, cfg)
         except Exception as exc:  # mapped to our tree; cancellation is not an Exception
             outcome = map_error(exc, cfg)
         if not call.response_chain:
             return outcome, None
         return await self._run_response_chain(call.response_chain, outcome)
+
+    async def _read(
+        self, raw: httpx.Response, state: RetryState, cfg: Mapping[str, Any]
+    ) -> httpx.Response:
+        """Read the body, bounded by the deadline and ``max_content_length`` (``_body``)."""
+        try:
+            limit = bounded(raw, state, time.monotonic, cfg)
+            if limit < 0:
+                await raw.aread()
+                return raw
+            chunks, received = [], 0
+            async for chunk in raw.aiter_bytes():
+                received += len(chunk)
+                count_decoded(received, limit, cfg)
+                chunks.append(chunk)
+            return with_body(raw, b"".join(chunks))
+        finally:
+            await raw.aclose()  # a no-op after a full read; closes the connection otherwise
 
     async def _run_request_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]

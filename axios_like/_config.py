@@ -85,6 +85,8 @@ class RequestOptions(TypedDict, total=False):
     auth: httpx.Auth | tuple[str, str] | None
     retry_budget: AttemptController | None
     circuit_breaker: AttemptController | None
+    max_content_length: int | None
+    max_body_length: int | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -323,6 +325,12 @@ def _v_ceiling(key: str, value: Any) -> Any:
     return None if value is None else _v_retries(key, value)
 
 
+def _v_byte_limit(key: str, value: Any) -> Any:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise _fail(key, "a number of bytes (an int >= 0) or None for no limit", value)
+
+
 def _v_limits(key: str, value: Any) -> Any:
     if isinstance(value, httpx.Limits):
         return value
@@ -355,12 +363,14 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "auth": _v_auth,
     "retry_budget": _v_controller,
     "circuit_breaker": _v_controller,
+    "max_content_length": _v_byte_limit,
+    "max_body_length": _v_byte_limit,
 }
 
-#: httpx client settings and their validators (client-level only).
 #: Keys a request config may hold (after request interceptors too).
 ATTEMPT_KEYS: Final = frozenset(_VALIDATORS)
 
+#: httpx client settings and their validators (client-level only).
 _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "transport": _v_transport,
     "limits": _v_limits,
@@ -396,6 +406,8 @@ def library_defaults() -> dict[str, Any]:
         "auth": None,
         "retry_budget": None,
         "circuit_breaker": None,
+        "max_content_length": None,
+        "max_body_length": None,
     }
 
 

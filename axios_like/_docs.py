@@ -163,7 +163,8 @@ def policy_table() -> str:
     )
     names = ", ".join(f"`{cls.__name__}`" for cls in CLIENT_ERRORS)
     lines.append(
-        f"| {names} and their subclasses (the client's own errors) | bad config, invalid request "
+        f"| {names} and their subclasses (the client's own errors, a body past its limit) "
+        "| bad config, invalid request, `max_content_length` passed "
         "| never, whatever `retry_on` says | never | never | - |"
     )
     return "\n".join(lines)

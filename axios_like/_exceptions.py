@@ -6,7 +6,8 @@
     ├── ConfigError                     bad config key or value (also a ValueError); never retried
     ├── InvalidRequestError             the client could not build the request; never retried
     │   ├── InvalidURLError             malformed URL or unsupported scheme
-    │   └── BodyNotReplayableError      a streamed body was needed a second time
+    │   ├── BodyNotReplayableError      a streamed body was needed a second time
+    │   └── BodyTooLargeError           the request body is above max_body_length: not sent
     ├── NetworkError                    transport failure; .may_have_reached_server, .reason
     │   ├── ConnectError                could not connect (refused, DNS): never reached the server
     │   ├── ReadError                   connection reset / read failed after sending
@@ -20,6 +21,7 @@
     │       └── PoolTimeoutError        no connection free in time: never sent
     ├── TooManyRedirectsError
     ├── DecodingError                   the response body could not be decoded
+    ├── ContentTooLargeError            the response body passed max_content_length; never retried
     ├── StreamError                     a streamed response was used the wrong way
     ├── HTTPStatusError                 validate_status rejected a status; .response, .status
     ├── AuthRefreshError                (axios_like.auth) refresh_token() failed; __cause__ = why
@@ -47,10 +49,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "BodyTooLargeError",
     "CircuitOpenError",
     "ConfigError",
     "ConnectError",
     "ConnectTimeoutError",
+    "ContentTooLargeError",
     "DecodingError",
     "HTTPStatusError",
     "InvalidRequestError",
@@ -135,6 +139,20 @@ class BodyNotReplayableError(InvalidRequestError):
     """A request body that can be read only once (a generator, a stream) was needed again."""
 
     reason = "body not replayable"
+
+
+class BodyTooLargeError(InvalidRequestError):
+    """The request body is larger than ``max_body_length``: it was not sent.
+
+    Example::
+
+        try:
+            api.post("/upload", content=b"x" * 2_000, max_body_length=1_000)
+        except axios_like.BodyTooLargeError as exc:
+            print(exc)  # POST .../upload: the request body is larger than max_body_length=1000
+    """
+
+    reason = "body too large"
 
 
 class NetworkError(AxiosLikeError):
@@ -223,6 +241,23 @@ class DecodingError(AxiosLikeError):
     """The response body could not be decoded (bad compression, bad charset)."""
 
     reason = "decoding error"
+
+
+class ContentTooLargeError(AxiosLikeError):
+    """The response body passed ``max_content_length`` (decoded bytes): never retried.
+
+    The read stops at the limit and the connection is closed, so a gzip bomb
+    costs at most ``max_content_length`` bytes of memory.
+
+    Example::
+
+        try:
+            api.get("/export", max_content_length=10_000_000)
+        except axios_like.ContentTooLargeError as exc:
+            print(exc)  # GET https://.../export: the response body is larger than ...
+    """
+
+    reason = "content too large"
 
 
 class StreamError(AxiosLikeError):

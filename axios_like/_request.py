@@ -16,6 +16,7 @@ from typing import Any, Final, cast
 
 import httpx
 
+from ._body import check_body_length
 from ._config import (
     ATTEMPT_KEYS,
     ClientSettings,
@@ -267,12 +268,19 @@ def build_request(
     if files is not None:
         check_body(cfg)
         kwargs["files"] = files
-    return http.build_request(cfg["method"], resolved_url(cfg), **kwargs)
+    request = http.build_request(cfg["method"], resolved_url(cfg), **kwargs)
+    limit = get("max_body_length")
+    if limit is not None:
+        check_body_length(request, limit, cfg)
+    return request
 
 
-def send_kwargs(cfg: Mapping[str, Any], stream: bool) -> dict[str, Any]:
-    """Keyword arguments for ``httpx.Client.send`` / ``AsyncClient.send``."""
-    kwargs: dict[str, Any] = {"follow_redirects": cfg["follow_redirects"], "stream": stream}
+def send_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.Client.send`` / ``AsyncClient.send``.
+
+    Always ``stream=True``: the shells read bodies themselves, bounded (``_body``).
+    """
+    kwargs: dict[str, Any] = {"follow_redirects": cfg["follow_redirects"], "stream": True}
     if cfg["auth"] is not None:
         kwargs["auth"] = cfg["auth"]
     return kwargs

@@ -52,6 +52,7 @@ from ._exceptions import (
     AxiosLikeError,
     CircuitOpenError,
     ConfigError,
+    ContentTooLargeError,
     HTTPStatusError,
     InvalidRequestError,
     NetworkError,
@@ -96,7 +97,8 @@ RETRY_AFTER_STATUS: Final = frozenset({429, 503})
 #: Permanent failures: never retried by the default policy (not in ``DEFAULT_RETRY_STATUS``).
 NEVER_RETRIED_STATUS: Final = (400, 401, 403, 404, 405, 406, 409, 410, 422)
 #: Errors the client raised itself: never retried, whatever ``retry_on`` says.
-CLIENT_ERRORS: Final = (ConfigError, InvalidRequestError)
+#: Never retried, whatever the policy says: the client's own errors and a body past its limit.
+CLIENT_ERRORS: Final = (ConfigError, InvalidRequestError, ContentTooLargeError)
 #: How many times one call may be replayed by ``Replay`` (token refresh) before giving up.
 MAX_REPLAYS: Final = 3
 

@@ -15,6 +15,7 @@ from typing import Any, Self, cast
 import httpx
 from typing_extensions import Unpack
 
+from ._body import bounded, count_decoded, with_body
 from ._config import (
     ClientConfig,
     RequestConfig,
@@ -234,13 +235,33 @@ class Client(Verbs):
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))
-            raw = self._http.send(request, **send_kwargs(cfg, call.stream))
+            raw = self._http.send(request, **send_kwargs(cfg))
+            if not call.stream:
+                raw = self._read(raw, state, cfg)
             outcome = to_outcome(raw, cfg)
         except Exception as exc:  # mapped to our tree; cancellation is not an Exception
             outcome = map_error(exc, cfg)
         if not call.response_chain:
             return outcome, None
         return self._run_response_chain(call.response_chain, outcome)
+
+    def _read(
+        self, raw: httpx.Response, state: RetryState, cfg: Mapping[str, Any]
+    ) -> httpx.Response:
+        """Read the body, bounded by the deadline and ``max_content_length`` (``_body``)."""
+        try:
+            limit = bounded(raw, state, time.monotonic, cfg)
+            if limit < 0:
+                raw.read()
+                return raw
+            chunks, received = [], 0
+            for chunk in raw.iter_bytes():
+                received += len(chunk)
+                count_decoded(received, limit, cfg)
+                chunks.append(chunk)
+            return with_body(raw, b"".join(chunks))
+        finally:
+            raw.close()  # a no-op after a full read; closes the connection otherwise
 
     def _run_request_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]
