@@ -20,6 +20,7 @@ from typing_extensions import Unpack
 from ._body import bounded, count_decoded, with_body
 from ._config import (
     ClientConfig,
+    Defaults,
     RequestConfig,
     RequestOptions,
     attempt_copy,
@@ -42,8 +43,10 @@ from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareSt
 from ._request import (
     Call,
     build_request,
+    call_args,
     checked_attempt,
     checked_config,
+    client_repr,
     retry_state,
     send_kwargs,
     with_meta,
@@ -80,7 +83,7 @@ class AsyncClient(AsyncVerbs):
             {**(config or {}), **kwargs}, is_async=True
         )
         #: The request defaults every call merges its overrides over.
-        self.defaults: dict[str, Any] = defaults
+        self.defaults: Defaults = defaults
         self._http = httpx.AsyncClient(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=True)
@@ -105,10 +108,18 @@ class AsyncClient(AsyncVerbs):
         return self._middleware.add(middleware)
 
     async def request(
-        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+        self,
+        method: str | RequestConfig,
+        url: str | httpx.URL | None = None,
+        **config: Unpack[RequestOptions],
     ) -> Response:
-        """Send a request through the whole pipeline and return its ``Response``."""
-        call = self._call(method, url, config, stream=False)
+        """Send a request through the whole pipeline and return its ``Response``.
+
+        Either ``request("POST", "/orders", data={...})`` or axios's config-object
+        form, ``request({"method": "POST", "url": "/orders", "data": {...}})``
+        (``method`` defaults to ``"GET"``).
+        """
+        call = self._call(*call_args(method, url, config), stream=False)
         return await self._next(call, 0, call.config)
 
     @asynccontextmanager
@@ -131,6 +142,9 @@ class AsyncClient(AsyncVerbs):
             yield response
         finally:
             await response.raw.aclose()
+
+    def __repr__(self) -> str:
+        return client_repr(type(self).__name__, self.defaults, self._settings)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

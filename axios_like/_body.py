@@ -30,7 +30,9 @@ from ._retry import RetryState
 
 __all__ = [
     "BoundedStream",
+    "FileUpload",
     "bounded",
+    "file_body",
     "check_body_length",
     "check_declared_length",
     "count_decoded",
@@ -178,6 +180,62 @@ def check_body_length(request: httpx.Request, limit: int, cfg: Mapping[str, Any]
             raise _body_too_large(cfg, limit, f"{declared} bytes")
     elif "transfer-encoding" in request.headers:
         request.stream = _CappedUpload(request.stream, limit, cfg)
+
+
+class FileUpload(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A file body that can be sent again (a retry, a 307/308 redirect) when it is seekable.
+
+    A seekable binary file is read from the position it had when it was given,
+    every time the body is sent, and put back there afterwards, so the next
+    attempt finds it where the first did. A file that cannot seek (a pipe) is
+    sent once; a second send raises ``httpx.StreamConsumed``, which the client
+    reports as ``BodyNotReplayableError``: never a silently empty body.
+    """
+
+    def __init__(self, file: Any, *, seekable: bool) -> None:
+        self._file = file
+        self._sent = False
+        self.start: int | None = file.tell() if seekable else None
+        #: Bytes from the start position to the end (``None`` when it cannot seek).
+        self.length: int | None = None
+        if self.start is not None:
+            self.length = file.seek(0, 2) - self.start
+            file.seek(self.start)
+
+    def _chunks(self) -> Iterator[bytes]:
+        if self.start is None:
+            if self._sent:
+                raise httpx.StreamConsumed()
+            self._sent = True
+        else:
+            self._file.seek(self.start)
+        try:
+            while chunk := self._file.read(65536):
+                yield chunk
+        finally:
+            if self.start is not None:
+                self._file.seek(self.start)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():
+            yield chunk
+
+
+def file_body(body: object) -> FileUpload | None:
+    """A :class:`FileUpload` for a binary file object given as a body, else ``None``."""
+    read = getattr(body, "read", None)
+    if read is None or isinstance(body, str | bytes | bytearray) or not callable(read):
+        return None
+    try:
+        if not isinstance(read(0), bytes):
+            return None  # a text file: left to httpx, as before
+        seekable = bool(body.seekable()) if hasattr(body, "seekable") else False
+    except (OSError, ValueError):
+        return None
+    return FileUpload(body, seekable=seekable)
 
 
 def _body_too_large(cfg: Mapping[str, Any], limit: int, what: str) -> BodyTooLargeError:

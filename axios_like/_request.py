@@ -16,7 +16,7 @@ from typing import Any, Final, cast
 
 import httpx
 
-from ._body import check_body_length
+from ._body import FileUpload, check_body_length, file_body
 from ._config import (
     ATTEMPT_KEYS,
     ClientSettings,
@@ -208,11 +208,16 @@ def with_meta(config: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, A
 
 
 def is_replayable(config: Mapping[str, Any]) -> bool:
-    """False when the body is a one-shot stream (generator, iterator, file stream)."""
+    """False when the body is a one-shot stream (generator, iterator, a file that cannot seek).
+
+    A seekable binary file is replayable: it is rewound for every send (``FileUpload``).
+    """
     for key in ("content", "data"):
         body = config.get(key)
         if body is not None and not isinstance(body, str | bytes | bytearray | dict | list):
-            return False
+            upload = file_body(body)
+            if upload is None or upload.start is None:
+                return False
     return True
 
 
@@ -258,6 +263,7 @@ def build_request(
         get("files"),
     )
     # Most requests have no body: the checks below run only when one is given.
+    upload = None
     if data is not None or json is not None or content is not None or form is not None:
         check_body(cfg)
         if data is not None:
@@ -265,14 +271,28 @@ def build_request(
         for theirs, value in (("json", json), ("content", content), ("data", form)):
             if value is not None:
                 kwargs[theirs] = value
+        upload = file_body(kwargs["content"]) if "content" in kwargs else None
+        if upload is not None:
+            del kwargs["content"]
     if files is not None:
         check_body(cfg)
         kwargs["files"] = files
     request = http.build_request(cfg["method"], resolved_url(cfg), **kwargs)
+    if upload is not None:
+        _attach(request, upload)
     limit = get("max_body_length")
     if limit is not None:
         check_body_length(request, limit, cfg)
     return request
+
+
+def _attach(request: httpx.Request, upload: FileUpload) -> None:
+    """Send a file body through ``upload`` (``Request.stream``, public in httpx)."""
+    request.stream = upload
+    if upload.length is not None:
+        request.headers["Content-Length"] = str(upload.length)
+    else:
+        request.headers["Transfer-Encoding"] = "chunked"
 
 
 def send_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -284,3 +304,43 @@ def send_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     if cfg["auth"] is not None:
         kwargs["auth"] = cfg["auth"]
     return kwargs
+
+
+def call_args(
+    method: str | Mapping[str, Any], url: str | httpx.URL | None, config: Mapping[str, Any]
+) -> tuple[str, str | httpx.URL, Mapping[str, Any]]:
+    """``request(method, url, **config)`` or axios's ``request({"method": ..., "url": ...})``.
+
+    >>> call_args({"method": "POST", "url": "/x", "data": {}}, None, {})
+    ('POST', '/x', {'data': {}})
+    >>> call_args({"url": "/x"}, None, {"timeout": 1.0})
+    ('GET', '/x', {'timeout': 1.0})
+    """
+    if isinstance(method, Mapping):
+        if url is not None:
+            raise ConfigError("url", "give it inside the config dict or as an argument, not both")
+        given = {**method, **config}
+        verb, url = given.pop("method", "GET"), given.pop("url", None)
+        if url is None:
+            raise ConfigError("url", "is required: api.request({'url': '/path', ...})")
+        if not isinstance(verb, str):
+            raise ConfigError("method", f"must be a str such as 'GET'; got {verb!r}")
+        return verb, url, given
+    if url is None:
+        raise ConfigError("url", f"is required: api.request({method!r}, '/path')")
+    return method, url, config
+
+
+def client_repr(name: str, defaults: Mapping[str, Any], settings: ClientSettings) -> str:
+    """``<Client base_url='https://api.example.com' timeout=10.0 max_retries=3 ...>``, redacted."""
+    parts = []
+    base = defaults.get("base_url")
+    if base:
+        parts.append(f"base_url={redact_url(base)!r}")
+    for key in ("timeout", "max_retries", "deadline", "retry_budget", "circuit_breaker"):
+        parts.append(f"{key}={defaults.get(key)!r}")
+    if settings.ceiling is not None:
+        parts.append(f"max_retries_ceiling={settings.ceiling}")
+    if settings.routes is not None:
+        parts.append(f"routes={settings.routes!r}")
+    return f"<{name} {' '.join(parts)}>"

@@ -18,6 +18,7 @@ from typing_extensions import Unpack
 from ._body import bounded, count_decoded, with_body
 from ._config import (
     ClientConfig,
+    Defaults,
     RequestConfig,
     RequestOptions,
     attempt_copy,
@@ -40,8 +41,10 @@ from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareSt
 from ._request import (
     Call,
     build_request,
+    call_args,
     checked_attempt,
     checked_config,
+    client_repr,
     retry_state,
     send_kwargs,
     with_meta,
@@ -76,7 +79,7 @@ class Client(Verbs):
             {**(config or {}), **kwargs}, is_async=False
         )
         #: The request defaults every call merges its overrides over.
-        self.defaults: dict[str, Any] = defaults
+        self.defaults: Defaults = defaults
         self._http = httpx.Client(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=False)
@@ -101,10 +104,18 @@ class Client(Verbs):
         return self._middleware.add(middleware)
 
     def request(
-        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+        self,
+        method: str | RequestConfig,
+        url: str | httpx.URL | None = None,
+        **config: Unpack[RequestOptions],
     ) -> Response:
-        """Send a request through the whole pipeline and return its ``Response``."""
-        call = self._call(method, url, config, stream=False)
+        """Send a request through the whole pipeline and return its ``Response``.
+
+        Either ``request("POST", "/orders", data={...})`` or axios's config-object
+        form, ``request({"method": "POST", "url": "/orders", "data": {...}})``
+        (``method`` defaults to ``"GET"``).
+        """
+        call = self._call(*call_args(method, url, config), stream=False)
         return self._next(call, 0, call.config)
 
     @contextmanager
@@ -127,6 +138,9 @@ class Client(Verbs):
             yield response
         finally:
             response.raw.close()
+
+    def __repr__(self) -> str:
+        return client_repr(type(self).__name__, self.defaults, self._settings)
 
     def close(self) -> None:
         """Close the connection pool."""
