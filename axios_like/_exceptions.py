@@ -323,12 +323,16 @@ class RetryError(AxiosLikeError):
         history: tuple[HistoryEntry, ...],
         last_error: BaseException,
         config: Mapping[str, Any] | None,
+        why: str | None = None,
     ) -> None:
         super().__init__(message, config=config)
         self.reason = reason
         self.attempts = attempts
         self.history = history
         self.last_error = last_error
+        #: The stop in words, as the message has it: ``"max_retries=3 reached"``,
+        #: ``"deadline=2s reached"``, ``"retry budget of the origin spent"``.
+        self.why = why if why is not None else str(reason)
 
 
 class CircuitOpenError(AxiosLikeError):

@@ -79,6 +79,7 @@ __all__ = [
     "classify",
     "decide",
     "is_transient",
+    "why_not_retried",
     "retry_error",
     "refused",
     "verdict",
@@ -146,20 +147,66 @@ def is_retryable(error: BaseException) -> bool:
 
 def _default_policy(error: BaseException, status: int | None) -> bool:
     """:func:`is_retryable` with the status already looked up (``decide()`` has it)."""
+    return _policy_says_no(error, status) is None
+
+
+#: Why the default policy says no (``why_not_retried`` fills in the method and status).
+_NOT_TRANSIENT_STATUS: Final = "{status} is not a transient status"
+_NOT_IDEMPOTENT: Final = "{method} is not idempotent and has no Idempotency-Key"
+_MAY_HAVE_BEEN_PROCESSED: Final = "the {method} may have been processed"
+_NOT_TRANSIENT: Final = "not a transient failure"
+
+
+def _policy_says_no(error: BaseException, status: int | None) -> str | None:
+    """``None`` when the default policy retries ``error``; else why not, as a template."""
     config: Mapping[str, Any] = getattr(error, "config", None) or {}
     if status is not None:
         if status in config.get("retry_status", DEFAULT_RETRY_STATUS):
-            return status in ANY_METHOD_STATUS or _is_idempotent(config)
+            ok = status in ANY_METHOD_STATUS or _is_idempotent(config)
+            return None if ok else _NOT_IDEMPOTENT
         # A response validate_status accepted (a 2xx, say) that a response interceptor
         # raised HTTPStatusError for: only the user's check knows it failed (a "busy" body),
         # so it is treated as transient, under the idempotency rule. 4xx stay permanent.
         if status < 400 and isinstance(error, HTTPStatusError):
             validate_status = config.get("validate_status")
-            return bool(validate_status and validate_status(status)) and _is_idempotent(config)
-        return False
+            if not (validate_status and validate_status(status)):
+                return _NOT_TRANSIENT_STATUS
+            return None if _is_idempotent(config) else _NOT_IDEMPOTENT
+        return _NOT_TRANSIENT_STATUS
     if isinstance(error, NetworkError):
-        return not error.may_have_reached_server or _is_idempotent(config)
-    return False
+        ok = not error.may_have_reached_server or _is_idempotent(config)
+        return None if ok else _MAY_HAVE_BEEN_PROCESSED
+    return _NOT_TRANSIENT
+
+
+def why_not_retried(error: BaseException) -> str:
+    """Why ``decide()`` raised ``error`` as itself, without a retry, in words.
+
+    Rendered from the same rules the decision uses (the CLI shows it).
+
+    >>> why_not_retried(ConfigError("timeout", "must be > 0"))
+    "the client's own error (ConfigError)"
+    """
+    config: Mapping[str, Any] = getattr(error, "config", None) or {}
+    method = str(config.get("method", "")).upper()
+    status = error.status if isinstance(error, HTTPStatusError) else None
+    if isinstance(error, CLIENT_ERRORS):
+        return f"the client's own error ({type(error).__name__})"
+    why = _policy_says_no(error, status)
+    if why is _NOT_TRANSIENT_STATUS:
+        return why.format(status=status)
+    if config.get("max_retries") == 0:
+        return "max_retries=0"
+    retry_on = config.get("retry_on")
+    if retry_on is not None and retry_on is not is_retryable:
+        return (
+            "the request body is a stream that cannot be sent again"
+            if retry_on(error)
+            else ("retry_on said no")
+        )
+    if why is None:
+        return "the request body is a stream that cannot be sent again"
+    return why.format(method=method, status=status)
 
 
 def parse_retry_after(value: str | None, *, now: datetime, date: str | None = None) -> float | None:
@@ -611,6 +658,7 @@ def retry_error(
         history=tuple(state.history),
         last_error=error,
         config=config,
+        why=why,
     )
 
 
