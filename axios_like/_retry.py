@@ -392,9 +392,9 @@ _STATUS_REASONS: Final = {status: f"status {status}" for status in range(100, 60
 
 def _retry_after(headers: httpx.Headers, now_wall: float | datetime | None) -> float | None:
     # get_list, not get: httpx's get() raises and catches a KeyError when the header is absent.
-    values = headers.get_list("retry-after")
-    if not values:
+    if "retry-after" not in headers:  # a third cheaper than get_list() when absent
         return None
+    values = headers.get_list("retry-after")
     date = headers.get("date")
     if isinstance(now_wall, int | float):
         now_wall = datetime.fromtimestamp(now_wall, UTC)
@@ -422,6 +422,12 @@ class Classified(NamedTuple):
 
 def classify(state: RetryState, error: BaseException) -> Classified:
     """The failure's status, history reason, and the policy's answer (pure)."""
+    status, reason, retryable = _classified(state, error)
+    return _entry(Classified, (status, reason, retryable, is_transient(error, status)))
+
+
+def _classified(state: RetryState, error: BaseException) -> tuple[int | None, str, bool]:
+    """:func:`classify` without ``transient`` (only controllers need it): the hot path."""
     # error.response.raw.status_code is error.status without two property calls
     status = error.response.raw.status_code if isinstance(error, HTTPStatusError) else None
     reason = _reason(error) if status is None else _STATUS_REASONS.get(status) or f"status {status}"
@@ -429,10 +435,10 @@ def classify(state: RetryState, error: BaseException) -> Classified:
     if isinstance(error, CLIENT_ERRORS):
         retryable = False  # whatever retry_on would say: it is not even asked
     elif retry_on is is_retryable:
-        retryable = _default_policy(error, status)
+        retryable = _policy_says_no(error, status) is None
     else:
         retryable = retry_on(error)
-    return _entry(Classified, (status, reason, retryable, is_transient(error, status)))
+    return status, reason, retryable
 
 
 def is_transient(error: BaseException, status: int | None = None) -> bool:
@@ -518,7 +524,7 @@ def _failure(
     state: RetryState, error: BaseException, now: float, now_wall: float | datetime | None
 ) -> Decision:
     """A failed attempt: classify, then the wait, then the limits (each a step above)."""
-    status, reason, retryable, _ = classify(state, error)
+    status, reason, retryable = _classified(state, error)
     history, number = state.history, state.attempts
     if not retryable or state.max_retries == 0:
         history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
