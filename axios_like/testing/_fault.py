@@ -62,21 +62,18 @@ class Fault:
 
     The faults without parameters are constants; the others are made by factories:
 
-    ==========================  ===================================================
-    ``Fault.PASS``              send it on: to the wrapped transport, or answer 200
-    ``Fault.REFUSED``           connection refused (``httpx.ConnectError``)
-    ``Fault.CONNECT_TIMEOUT``   connect timeout (``httpx.ConnectTimeout``)
-    ``Fault.RESET``             TCP reset before the response (``httpx.ReadError``)
-    ``Fault.DROP``              connection closed without a reply
-                                (``httpx.RemoteProtocolError``)
-    ``Fault.READ_TIMEOUT``      no answer in time (``httpx.ReadTimeout``)
-    ``Fault.HALF_BODY``         a 200 whose body stops half-way
-                                (``httpx.RemoteProtocolError`` while reading it)
-    ``Fault.half_body(...)``    the same with your status, headers and body
-    ``Fault.slow(seconds)``     answer (as ``PASS``) after ``seconds``; a
-                                ``httpx.ReadTimeout`` if that is past the read timeout
-    ``Fault.status(code, ...)`` an HTTP answer: ``retry_after=``, ``headers=``, ``body=``
-    ==========================  ===================================================
+    | step | what it does |
+    |---|---|
+    | ``Fault.PASS`` | send it on: to the wrapped transport, or answer 200 |
+    | ``Fault.REFUSED`` | connection refused (``httpx.ConnectError``) |
+    | ``Fault.CONNECT_TIMEOUT`` | connect timeout (``httpx.ConnectTimeout``) |
+    | ``Fault.RESET`` | TCP reset before the response (``httpx.ReadError``) |
+    | ``Fault.DROP`` | closed without a reply (``httpx.RemoteProtocolError``) |
+    | ``Fault.READ_TIMEOUT`` | no answer in time (``httpx.ReadTimeout``) |
+    | ``Fault.HALF_BODY`` | a 200 whose body stops half-way (``httpx.RemoteProtocolError``) |
+    | ``Fault.half_body(...)`` | the same with your status, headers and body |
+    | ``Fault.slow(seconds)`` | ``PASS``, ``seconds`` late (a ``ReadTimeout`` past the timeout) |
+    | ``Fault.status(code, ...)`` | an HTTP answer: ``retry_after=``, ``headers=``, ``body=`` |
 
     Faults are values: equal when their parameters are, hashable (so they can be keys
     of ``rates=``), and their repr is how you write them.
