@@ -8,7 +8,8 @@ cannot run: a fragment, a third-party library that is not installed).
 A block preceded by ``<!-- file: NAME.py -->`` is a file of the reader's project (a
 module, a pytest file): it is not run in the page's namespace; instead the page's
 files are written to a fresh directory and pytest runs there in a subprocess, with
-warnings as errors, and every ``test_*`` function in them must pass.
+warnings as errors, and every ``test_*`` function in them must pass. The page's
+other blocks may import its (non-test) files: they are on ``sys.path`` while it runs.
 
 There is no network here, so ``axios_like.create`` and ``create_async`` are patched
 for the page: a client created without ``transport=`` gets :class:`DocsTransport`,
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +172,32 @@ def run_page(blocks: list[Block], name: str) -> dict[str, Any]:
     A failing block raises ``AssertionError`` naming the page and the block's line.
     """
     namespace: dict[str, Any] = {"__name__": f"docs_{Path(name).stem.replace('-', '_')}"}
+    with _page_files(blocks):
+        return _run_blocks(blocks, name, namespace)
+
+
+@contextlib.contextmanager
+def _page_files(blocks: list[Block]) -> Iterator[None]:
+    """The page's ``file:`` blocks as importable modules while its other blocks run."""
+    files = [b for b in blocks if b.file is not None and not b.file.startswith("test_")]
+    if not files:
+        yield
+        return
+    with tempfile.TemporaryDirectory() as where:
+        for block in files:
+            assert block.file is not None
+            (Path(where) / block.file).write_text(block.code, "utf-8")
+        sys.path.insert(0, where)
+        try:
+            yield
+        finally:
+            sys.path.remove(where)
+            for block in files:
+                assert block.file is not None
+                sys.modules.pop(block.file.removesuffix(".py"), None)
+
+
+def _run_blocks(blocks: list[Block], name: str, namespace: dict[str, Any]) -> dict[str, Any]:
     made: list[Any] = []
     originals = (axios_like.create, axios_like.create_async)
     axios_like.create = _patched(originals[0], made)  # type: ignore[assignment]
