@@ -15,7 +15,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -455,6 +455,18 @@ def test_a_streaming_body_stays_unread_when_refused_and_is_read_when_sent() -> N
             client.post("http://svc.test/up", content=body())
     assert pulled == [b"a", b"b"]
     assert [r.body for r in transport.requests] == [b"", b"ab"]
+
+
+async def test_an_async_streaming_body_is_read_when_sent() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for part in (b"a", b"b"):
+            yield part
+
+    transport = FaultTransport([Fault.DROP])
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post("http://svc.test/up", content=body())
+    assert [(r.body, r.attempt) for r in transport.requests] == [(b"ab", 1)]
 
 
 def test_a_request_without_timeouts_and_a_declared_length() -> None:

@@ -492,7 +492,10 @@ class FaultTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """A snapshot of every request seen so far, in the order they arrived."""
+        """A snapshot of every request seen so far, in the order they arrived.
+
+        (A request with a streaming body is recorded once its body has been read.)
+        """
         with self._lock:
             return list(self._requests)
 
@@ -551,11 +554,12 @@ class FaultTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._requests.append(record)
 
     @staticmethod
-    def _known_body(request: httpx.Request) -> bytes:
+    def _known_body(request: httpx.Request) -> bytes | None:
+        """The body when it is already in memory; ``None`` for a stream not read yet."""
         try:
             return request.content
         except httpx.RequestNotRead:
-            return b""
+            return None
 
     @staticmethod
     def _slow_plan(fault: Fault, request: httpx.Request) -> tuple[float, bool]:
@@ -573,9 +577,13 @@ class FaultTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Apply the next fault to ``request`` (the sync client calls this)."""
         with self._lock:
             fault, attempt = self._choose(request)
-        body = request.read() if fault.reaches_server else self._known_body(request)
-        with self._lock:
-            self._record(request, fault, attempt, body)
+            body = self._known_body(request)
+            if body is not None or not fault.reaches_server:
+                self._record(request, fault, attempt, body or b"")
+        if body is None and fault.reaches_server:  # a streaming body: read it as a socket would
+            body = request.read()
+            with self._lock:
+                self._record(request, fault, attempt, body)
         _raise_for(fault, request, is_async=False)
         wait, times_out = self._slow_plan(fault, request)
         if wait:
@@ -601,9 +609,13 @@ class FaultTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Apply the next fault to ``request`` (the async client calls this)."""
         with self._lock:
             fault, attempt = self._choose(request)
-        body = await request.aread() if fault.reaches_server else self._known_body(request)
-        with self._lock:
-            self._record(request, fault, attempt, body)
+            body = self._known_body(request)
+            if body is not None or not fault.reaches_server:
+                self._record(request, fault, attempt, body or b"")
+        if body is None and fault.reaches_server:  # a streaming body: read it as a socket would
+            body = await request.aread()
+            with self._lock:
+                self._record(request, fault, attempt, body)
         _raise_for(fault, request, is_async=True)
         wait, times_out = self._slow_plan(fault, request)
         if wait:
