@@ -91,8 +91,9 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 DEFAULT_RETRY_STATUS: Final = frozenset({408, 429, 502, 503, 504})
 #: Retried for any method: the server says it did not process the request.
 ANY_METHOD_STATUS: Final = frozenset({429})
-#: Statuses whose ``Retry-After`` header sets the wait.
-RETRY_AFTER_STATUS: Final = frozenset({429, 503})
+#: Statuses whose ``Retry-After`` header sets the wait: those RFC 9110 gives it a
+#: meaning for (the default of ``retry_after_status``, which replaces this set).
+RETRY_AFTER_STATUS: Final = frozenset({413, 429, 503})
 #: Permanent failures: never retried by the default policy (not in ``DEFAULT_RETRY_STATUS``).
 NEVER_RETRIED_STATUS: Final = (400, 401, 403, 404, 405, 406, 409, 410, 422)
 #: Errors the client raised itself: never retried, whatever ``retry_on`` says.
@@ -445,11 +446,16 @@ def is_transient(error: BaseException, status: int | None = None) -> bool:
     return isinstance(error, NetworkError)
 
 
+_NO_CONFIG: Final[Mapping[str, Any]] = {}
+
+
 def _wait_for(
     state: RetryState, error: BaseException, status: int | None, now_wall: float | datetime | None
 ) -> tuple[float, bool]:
     """Step 2: the wait before the next retry, and whether ``Retry-After`` set it."""
-    if status in RETRY_AFTER_STATUS and isinstance(error, HTTPStatusError):
+    if isinstance(error, HTTPStatusError) and status in (error.config or _NO_CONFIG).get(
+        "retry_after_status", RETRY_AFTER_STATUS
+    ):
         after = _retry_after(error.response.headers, now_wall)
         if after is not None:
             return after, True

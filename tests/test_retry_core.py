@@ -174,7 +174,7 @@ def test_rules_table_constants_match_spec() -> None:
     assert set(IDEMPOTENT_METHODS) == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}
     assert set(DEFAULT_RETRY_STATUS) == {408, 429, 502, 503, 504}
     assert set(ANY_METHOD_STATUS) == {429}
-    assert set(RETRY_AFTER_STATUS) == {429, 503}
+    assert set(RETRY_AFTER_STATUS) == {413, 429, 503}  # issue 16: RFC 9110 gives 413 one too
     assert set(NEVER_RETRIED_STATUS) == {400, 401, 403, 404, 405, 406, 409, 410, 422}
     assert not DEFAULT_RETRY_STATUS & set(NEVER_RETRIED_STATUS)
 
@@ -449,6 +449,30 @@ def test_retry_after_date_above_max_retry_after_stops() -> None:
 def test_unusable_retry_after_falls_back_to_the_strategy(value: str) -> None:
     step = retry_after_decision(value, retry_strategy=FixedDelay(0.75))
     assert step == Retry(0.75, "status 503")
+
+
+def test_retry_after_is_read_on_413_by_default() -> None:
+    # 413 is not retried by default; once retry_status lets it through, its Retry-After counts
+    step = retry_after_decision(
+        "4", status=413, retry_status={413}, retry_strategy=FixedDelay(0.25)
+    )
+    assert step == Retry(4.0, "status 413, Retry-After 4s")
+    assert frozenset({413, 429, 503}) == RETRY_AFTER_STATUS
+
+
+def test_retry_after_status_narrows_where_retry_after_is_read() -> None:
+    step = retry_after_decision("30", retry_after_status={429}, retry_strategy=FixedDelay(0.25))
+    assert step == Retry(0.25, "status 503")
+    step = retry_after_decision("3", status=429, retry_after_status={429})
+    assert step == Retry(3.0, "status 429, Retry-After 3s")
+
+
+def test_retry_after_status_widens_where_retry_after_is_read() -> None:
+    step = retry_after_decision("5", status=502, retry_after_status={502, 503})
+    assert step == Retry(5.0, "status 502, Retry-After 5s")
+    # empty: the header is never read, the strategy always decides
+    step = retry_after_decision("5", retry_after_status=frozenset(), retry_strategy=FixedDelay(1))
+    assert step == Retry(1.0, "status 503")
 
 
 @pytest.mark.parametrize("status", [408, 502, 504])
