@@ -681,3 +681,29 @@ def test_config_dict_repr_redacts_a_plain_headers_mapping() -> None:
         "'data': None, 'content': <bytes>, 'proxy': [redacted], 'max_retries': 2}"
     )
     assert config == dict(config)  # still a plain dict to every other eye
+
+
+def test_timeout_error_is_also_the_builtin_and_the_mro_is_ours_first() -> None:
+    import builtins
+
+    assert issubclass(axios_like.TimeoutError, builtins.TimeoutError)
+    for cls in (
+        axios_like.ConnectTimeoutError,
+        axios_like.ReadTimeoutError,
+        axios_like.WriteTimeoutError,
+        axios_like.PoolTimeoutError,
+    ):
+        assert issubclass(cls, builtins.TimeoutError)
+        mro = cls.__mro__
+        # ours before the builtin: our __init__ and __str__ win over OSError's
+        assert mro.index(axios_like.NetworkError) < mro.index(builtins.TimeoutError)
+        assert mro.index(axios_like.AxiosLikeError) < mro.index(OSError)
+    error = axios_like.ReadTimeoutError("GET /x: timed out", config={"url": "/x"})
+    assert (str(error), error.args, error.config) == (
+        "GET /x: timed out",
+        ("GET /x: timed out",),
+        {"url": "/x"},
+    )
+    assert error.errno is None
+    assert error.strerror is None
+    assert not issubclass(axios_like.ConnectError, builtins.TimeoutError)
