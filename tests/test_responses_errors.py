@@ -707,3 +707,30 @@ def test_timeout_error_is_also_the_builtin_and_the_mro_is_ours_first() -> None:
     assert error.errno is None
     assert error.strerror is None
     assert not issubclass(axios_like.ConnectError, builtins.TimeoutError)
+
+
+def test_streamed_response_elapsed_before_close_is_a_stream_error() -> None:
+    import datetime
+
+    raw = httpx.Response(
+        200, request=httpx.Request("GET", "http://h/x"), stream=httpx.ByteStream(b"a")
+    )
+    response = Response(raw, {"url": "/x"})
+    with pytest.raises(axios_like.StreamError, match="elapsed"):
+        _ = response.elapsed
+    assert str(response.url) == "http://h/x"
+    raw.elapsed = datetime.timedelta(seconds=1.5)  # what httpx sets when the body is closed
+    assert response.elapsed == datetime.timedelta(seconds=1.5)
+
+
+def test_elapsed_of_a_mock_response_httpx_never_timed_is_zero() -> None:
+    import datetime
+
+    api = axios_like.create(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"a": 1}))
+    )
+    r = api.get("http://h/x")
+    with pytest.raises(RuntimeError):
+        _ = r.raw.elapsed  # httpx itself never timed it
+    assert r.elapsed == datetime.timedelta(0)
+    api.close()

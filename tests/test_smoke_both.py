@@ -42,3 +42,39 @@ async def test_retry_after_status_is_read_per_client_and_per_call(
         (7.0, "status 413, Retry-After 7s"),
         (0.5, "status 503"),
     ]
+
+
+async def test_response_url_elapsed_and_raise_for_status(
+    make_client: Callable[..., Both], server: FlakyServer
+) -> None:
+    import datetime
+
+    import axios_like
+
+    server.script("/old", [Reply(302, headers={"Location": "/new?b=2"})])
+    server.script("/new", [Reply(200, json={"ok": True}, delay=0.05)])
+    api = make_client(base_url=server.url)
+    r = await api.get("/old", params={"a": "1"})
+    assert r.url == r.raw.url  # the final URL, after redirects, as in httpx
+    assert str(r.url) == f"{server.url}/new?b=2"
+    assert isinstance(r.elapsed, datetime.timedelta)
+    assert r.elapsed.total_seconds() >= 0.05
+    assert r.raise_for_status() is r  # a status validate_status accepted: a no-op
+
+    server.script("/broken", [Reply(500, body="boom")])
+    r = await api.get("/broken", validate_status=lambda status: True, max_retries=0)
+    assert r.status == 500  # validate_status let it through ...
+    with pytest.raises(axios_like.HTTPStatusError) as info:
+        r.raise_for_status()  # ... raise_for_status() does not
+    assert info.value.response is r
+    assert (info.value.status, info.value.reason) == (500, "status 500")
+    assert (
+        str(info.value) == f"GET {server.url}/broken failed with status 500 Internal Server Error"
+    )
+    assert info.value.config is r.config
+
+    server.script("/moved", [Reply(301, headers={"Location": "/new"})])
+    r = await api.get("/moved", follow_redirects=False, validate_status=lambda s: s < 400)
+    assert r.status == 301
+    with pytest.raises(axios_like.HTTPStatusError):
+        r.raise_for_status()  # outside 200-299, as httpx's raise_for_status()
