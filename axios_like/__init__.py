@@ -48,6 +48,7 @@ from ._strategies import (
     ExponentialBackoff,
     FixedDelay,
     LinearBackoff,
+    RetryFacts,
     RetryStrategy,
 )
 from ._sync_client import Client, Middleware, create
@@ -92,6 +93,7 @@ __all__ = [
     "Response",
     "RetryError",
     "RetryEvent",
+    "RetryFacts",
     "RetryStrategy",
     "StopReason",
     "StreamError",
