@@ -598,6 +598,15 @@ def test_rfc850_two_digit_years_follow_the_50_year_rule(
     assert parse_retry_after(value, now=now) == expected
 
 
+def test_a_date_parser_that_raises_means_unusable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # email.utils has raised IndexError on odd input in some CPython releases
+    def broken(text: str) -> None:
+        raise IndexError(text)
+
+    monkeypatch.setattr("axios_like._retry.parsedate_tz", broken)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=NOW_WALL) is None
+
+
 def test_two_digit_year_with_a_numeric_zone_gets_the_rule_too() -> None:
     now = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
     # an obsolete RFC 1123 form; "+0100" is a zone, not a year
