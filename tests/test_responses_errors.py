@@ -734,3 +734,18 @@ def test_elapsed_of_a_mock_response_httpx_never_timed_is_zero() -> None:
         _ = r.raw.elapsed  # httpx itself never timed it
     assert r.elapsed == datetime.timedelta(0)
     api.close()
+
+
+async def test_response_url_is_the_final_url_after_redirects() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(302, headers={"Location": "/new?b=2"})
+        return httpx.Response(200, json={"path": request.url.path})
+
+    with axios_like.create(transport=httpx.MockTransport(handler)) as api:
+        r = api.get("http://h/old", params={"a": "1"})
+    assert (str(r.url), r.data) == ("http://h/new?b=2", {"path": "/new"})
+    async with axios_like.create_async(transport=httpx.MockTransport(handler)) as aapi:
+        r = await aapi.get("http://h/old")
+    assert str(r.url) == "http://h/new?b=2"
+    assert r.url is r.raw.url or r.url == r.raw.url
