@@ -606,14 +606,13 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
 
 def _strategy_flags(args: argparse.Namespace) -> str:
     """The strategy flags as typed, for a message about them (defaults marked)."""
+
+    def flag(name: str, value: float | None, default: float) -> str:
+        return f"--{name} {default:g} (the default)" if value is None else f"--{name} {value:g}"
+
     shown = [f"--strategy {args.strategy}"] if args.strategy is not None else []
-    if args.base is not None:
-        shown.append(f"--base {args.base:g}")
-    given = args.max_delay is not None
-    max_delay = (
-        f"--max-delay {args.max_delay if given else 30.0:g}{'' if given else ' (the default)'}"
-    )
-    return " ".join(shown) + f" with {max_delay}"
+    shown.append(flag("base", args.base, 1.0))
+    return " ".join(shown) + f" with {flag('max-delay', args.max_delay, 30.0)}"
 
 
 def _request_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -616,6 +616,10 @@ def test_json_file_errors_name_the_file(
             "--base 40 with --max-delay 30 (the default): ExponentialBackoff.base: must be <= ",
         ),
         (
+            ["--max-delay", "0.5"],
+            "--base 1 (the default) with --max-delay 0.5: ExponentialBackoff.base: must be <= ",
+        ),
+        (
             ["--strategy", "linear", "--base", "5", "--max-delay", "2"],
             "--strategy linear --base 5 with --max-delay 2: "
             "LinearBackoff.base: must be <= max_delay=2",
