@@ -50,6 +50,7 @@ from ._strategies import (
     ExponentialBackoff,
     FixedDelay,
     LinearBackoff,
+    RetryFacts,
     RetryStrategy,
 )
 from ._sync_client import Client, Middleware, create
@@ -96,6 +97,7 @@ __all__ = [
     "Response",
     "RetryError",
     "RetryEvent",
+    "RetryFacts",
     "RetryStrategy",
     "StopReason",
     "StreamError",

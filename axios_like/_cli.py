@@ -6,13 +6,16 @@ in a script that needs a retrying ``curl``::
     axios-like request GET https://api.example.com/users/1
     axios-like request POST https://api.example.com/orders \\
         --json '{"item": "book"}' -H "Idempotency-Key: 7f3c" --max-retries 5 -v
+    axios-like request PUT https://api.example.com/orders/7 --json @order.json
+    jq .order export.json | axios-like request POST https://api.example.com/orders --json -
 
 - The response body goes to stdout (JSON pretty-printed); with ``-v`` the
   attempt timeline (one line per attempt: when it started, what came back,
   the wait chosen and why) goes to stderr, secrets redacted.
 - Exit status: 0 on success; 1 when the request fails (an HTTP status outside
   200-299, a network error, retries exhausted): the error's message goes to
-  stderr, then the error response's body if any; 2 on bad arguments.
+  stderr, then the error response's body if any; 2 on bad arguments, with a
+  message that quotes what was typed (secrets redacted), never an internal name.
   ``--debug`` adds the traceback.
 - ``--strategy`` picks the backoff, ``--base`` and ``--max-delay`` set it:
   ``fixed`` waits ``base`` every time, ``linear`` ``base, 2*base, 3*base...``,
@@ -45,12 +48,13 @@ from ._async_client import AsyncClient
 from ._config import ClientConfig, join_url
 from ._exceptions import (
     AxiosLikeError,
+    ConfigError,
     HTTPStatusError,
     RetryError,
 )
 from ._instant import is_instant
 from ._models import Response, RetryEvent
-from ._redact import redact_headers, redact_url
+from ._redact import REDACTED, redact_headers, redact_url
 from ._retry import IDEMPOTENT_METHODS, why_not_retried
 from ._strategies import (
     DecorrelatedJitter,
@@ -405,9 +409,25 @@ def _header(text: str) -> tuple[str, str]:
 
 
 def _json_body(text: str) -> object:
+    """``--json BODY``: the JSON text, ``@FILE`` to read it from a file, ``-`` (or ``@-``) stdin."""
+    if text in ("-", "@-"):
+        source, where = sys.stdin.read(), "on stdin"
+    elif text.startswith("@"):
+        path = text[1:]
+        try:
+            with open(path, encoding="utf-8") as file:
+                source = file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise argparse.ArgumentTypeError(f"cannot read {path!r}: {why}") from None
+        where = f"in {path!r}"
+    else:
+        source, where = text, ""
     try:
-        return json.loads(text)
+        return json.loads(source)
     except ValueError as exc:
+        if where:
+            raise argparse.ArgumentTypeError(f"invalid JSON {where} ({exc})") from None
         raise argparse.ArgumentTypeError(f"invalid JSON ({exc}): {text[:60]!r}") from None
 
 
@@ -418,12 +438,50 @@ def _method(text: str) -> str:
 
 
 def _url(text: str) -> str:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        httpx.URL(text)  # what the request will parse: a bad port, a bad host
+    except (ValueError, httpx.InvalidURL) as exc:
+        # not argparse's "invalid _url value": the message names what was typed
+        raise argparse.ArgumentTypeError(f"invalid URL {_as_typed(text)!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise argparse.ArgumentTypeError(
-            f"expected an absolute http:// or https:// URL, got {redact_url(text)!r}"
+            f"expected an absolute http:// or https:// URL, got {_as_typed(text)!r}"
         )
     return text
+
+
+_URL_PASSWORD: Final = re.compile(r"^([A-Za-z][\w+.-]*://[^/?#@:]*:)[^/?#@]*@")
+_URL_QUERY_VALUE: Final = re.compile(r"([?&][^=&#]*=)[^&#]*")
+
+
+def _as_typed(text: str) -> str:
+    """A URL as the user typed it, secrets redacted even when it does not parse."""
+    shown = redact_url(text)
+    if shown != "[unparseable url]":
+        return shown
+    masked = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return _URL_QUERY_VALUE.sub(lambda m: f"{m.group(1)}{REDACTED}", masked)
+
+
+def _argument_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``check``, with any ``ValueError`` turned into a message naming the text typed.
+
+    argparse reports a ``ValueError`` from a type as "invalid <function name>
+    value", which leaks an internal name; the checks raise ``ArgumentTypeError``
+    themselves, and this is the net under them.
+    """
+
+    def checked(text: str) -> Any:
+        try:
+            return check(text)
+        except argparse.ArgumentTypeError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(f"cannot read {text!r}: {exc}") from None
+
+    return checked
 
 
 def build_strategy(name: str, base: float | None, max_delay: float | None) -> RetryStrategy:
@@ -439,38 +497,61 @@ def build_strategy(name: str, base: float | None, max_delay: float | None) -> Re
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``request`` command's arguments to ``parser``."""
-    parser.add_argument("method", metavar="METHOD", type=_method, help="GET, POST, PUT, ...")
-    parser.add_argument("url", metavar="URL", type=_url, help="an absolute http(s) URL")
+    parser.add_argument(
+        "method", metavar="METHOD", type=_argument_type(_method), help="GET, POST, PUT, ..."
+    )
+    parser.add_argument(
+        "url", metavar="URL", type=_argument_type(_url), help="an absolute http(s) URL"
+    )
     retry = parser.add_argument_group("retries (the library's defaults apply when not given)")
     retry.add_argument(
-        "--max-retries", type=_retries, metavar="N", help="retries after the first attempt (3)"
+        "--max-retries",
+        type=_argument_type(_retries),
+        metavar="N",
+        help="retries after the first attempt (3)",
     )
     retry.add_argument(
         "--strategy",
         choices=sorted(STRATEGIES),
         help="how waits grow (exponential, with jitter)",
     )
-    retry.add_argument("--base", type=_seconds, metavar="SECONDS", help="first wait (1.0)")
-    retry.add_argument("--max-delay", type=_seconds, metavar="SECONDS", help="longest wait (30.0)")
     retry.add_argument(
-        "--timeout", type=_positive_seconds, metavar="SECONDS", help="per attempt (10.0)"
+        "--base", type=_argument_type(_seconds), metavar="SECONDS", help="first wait (1.0)"
     )
     retry.add_argument(
-        "--deadline", type=_positive_seconds, metavar="SECONDS", help="for the whole call (none)"
+        "--max-delay", type=_argument_type(_seconds), metavar="SECONDS", help="longest wait (30.0)"
+    )
+    retry.add_argument(
+        "--timeout",
+        type=_argument_type(_positive_seconds),
+        metavar="SECONDS",
+        help="per attempt (10.0)",
+    )
+    retry.add_argument(
+        "--deadline",
+        type=_argument_type(_positive_seconds),
+        metavar="SECONDS",
+        help="for the whole call (none)",
     )
     req = parser.add_argument_group("request")
     req.add_argument(
         "-H",
         "--header",
         dest="headers",
-        type=_header,
+        type=_argument_type(_header),
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
         help="a request header (repeatable)",
     )
     body = req.add_mutually_exclusive_group()
-    body.add_argument("--json", dest="json_body", type=_json_body, metavar="BODY", help="JSON body")
+    body.add_argument(
+        "--json",
+        dest="json_body",
+        type=_argument_type(_json_body),
+        metavar="BODY",
+        help="JSON body: the text, @FILE to read a file, or - to read stdin",
+    )
     body.add_argument("--data", metavar="BODY", help="body sent as is")
     out = parser.add_argument_group("output")
     out.add_argument("-v", "--verbose", action="store_true", help="the attempt timeline on stderr")
@@ -491,6 +572,17 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if args.deadline is not None:
         config["deadline"] = args.deadline
     return config
+
+
+def _strategy_flags(args: argparse.Namespace) -> str:
+    """The strategy flags as typed, for a message about them (defaults marked)."""
+
+    def flag(name: str, value: float | None, default: float) -> str:
+        return f"--{name} {default:g} (the default)" if value is None else f"--{name} {value:g}"
+
+    shown = [f"--strategy {args.strategy}"] if args.strategy is not None else []
+    shown.append(flag("base", args.base, 1.0))
+    return " ".join(shown) + f" with {flag('max-delay', args.max_delay, 30.0)}"
 
 
 def _request_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -551,7 +643,11 @@ def run(args: argparse.Namespace) -> int:
     """Run a parsed ``request`` command; return the exit status (0 or 1)."""
     out, err = sys.stdout, sys.stderr
     timeline = Timeline(err, indent="", path_width=0, show_raised=False) if args.verbose else None
-    config = _client_config(args)
+    try:
+        config = _client_config(args)
+    except ConfigError as exc:  # --base/--max-delay that cannot go together
+        print(f"axios-like request: error: {_strategy_flags(args)}: {exc}", file=err)
+        return 2
     if timeline is not None:
         config["on_retry"] = timeline.on_retry
     with create(config) as api:  # the argument types only let valid values through

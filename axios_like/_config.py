@@ -75,6 +75,7 @@ class RequestOptions(TypedDict, total=False):
     max_retries: int
     retry_strategy: RetryStrategy
     retry_status: Collection[int]
+    retry_after_status: Collection[int]
     retry_on: Callable[[BaseException], bool]
     max_retry_after: float
     deadline: float | None
@@ -353,6 +354,7 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "max_retries": _v_retries,
     "retry_strategy": _v_strategy,
     "retry_status": _v_statuses,
+    "retry_after_status": _v_statuses,
     "retry_on": _v_callable,
     "max_retry_after": _v_seconds,
     "deadline": _v_deadline,
@@ -397,6 +399,7 @@ def library_defaults() -> dict[str, Any]:
         "max_retries": 3,
         "retry_strategy": ExponentialBackoff(base=1.0, multiplier=2.0, max_delay=30.0, jitter=0.5),
         "retry_status": frozenset({408, 429, 502, 503, 504}),
+        "retry_after_status": frozenset({413, 429, 503}),
         "retry_on": is_retryable,
         "max_retry_after": 60.0,
         "deadline": None,

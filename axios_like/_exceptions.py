@@ -14,7 +14,7 @@
     │   ├── WriteError                  sending failed part-way
     │   ├── RemoteProtocolError         the server broke HTTP (dropped the connection, bad framing)
     │   ├── ProxyError                  the proxy refused or failed
-    │   └── TimeoutError
+    │   └── TimeoutError                also the builtin TimeoutError (an OSError)
     │       ├── ConnectTimeoutError     never reached the server
     │       ├── ReadTimeoutError        may have been processed
     │       ├── WriteTimeoutError       may have been partly sent
@@ -36,6 +36,7 @@ Every httpx exception a user can see is mapped by :func:`from_httpx` through
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -199,8 +200,21 @@ class ProxyError(NetworkError):
     may_have_reached_server = False
 
 
-class TimeoutError(NetworkError):
-    """An attempt ran out of time (see the subclasses for which phase)."""
+class TimeoutError(NetworkError, builtins.TimeoutError):
+    """An attempt ran out of time (see the subclasses for which phase).
+
+    Also the builtin ``TimeoutError`` (an ``OSError``), so code written for
+    ``asyncio`` and ``socket`` timeouts catches it too. It shadows the builtin's
+    name inside this package only; ``NetworkError`` comes first in the MRO, so
+    our ``__init__`` and ``__str__`` win over ``OSError``'s (its ``errno`` and
+    ``strerror`` are ``None``). The alternative, httpx's rename, would have
+    broken every ``except axios_like.TimeoutError``. Example::
+
+        try:
+            api.get("/slow", timeout=0.5)
+        except TimeoutError:  # the builtin: axios_like's timeouts are among them
+            ...
+    """
 
     reason = "timeout"
 

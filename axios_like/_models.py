@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import httpx
 
-from ._exceptions import AxiosLikeError, StreamError, from_httpx
+from ._exceptions import AxiosLikeError, HTTPStatusError, StreamError, from_httpx
+from ._redact import redact_url
 
 __all__ = ["HistoryEntry", "Replay", "Response", "RetryEvent", "decode_body"]
 
@@ -170,6 +172,58 @@ class Response:
         return self.raw.request
 
     @property
+    def url(self) -> httpx.URL:
+        """The URL of the final attempt, after redirects (httpx's ``response.url``).
+
+        ``str(r.url)`` is requests' ``r.url``; axios has ``request.responseURL``.
+        """
+        return self.raw.url
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Time from sending the final attempt's request to closing its response.
+
+        As httpx's ``response.elapsed``: the last attempt only (retries and
+        waits are in ``history``). Read bodies are closed already; a streamed
+        response has it once it is read or closed, before that it is a
+        ``StreamError``. A response a mock transport built with its body
+        already read (``httpx.Response(200, json=...)``) is never timed by
+        httpx, which raises there; it reads as 0 here, as it took no time.
+        """
+        try:
+            return self.raw.elapsed
+        except RuntimeError as exc:
+            if self.raw.is_closed:
+                return _NOT_TIMED
+            raise StreamError(
+                "elapsed is known once a streamed response is read or closed",
+                config=self.config,
+            ) from exc
+
+    def raise_for_status(self) -> Response:
+        """Raise ``HTTPStatusError`` unless the status is 2xx; return the response.
+
+        A response the default ``validate_status`` accepted is always 2xx, so
+        this is a no-op. It matters when ``validate_status`` let another status
+        through (to read an error body, say): then it raises the same
+        ``HTTPStatusError`` a rejected status would have. As httpx's, it
+        returns the response, so it chains::
+
+            r = api.get("/report", validate_status=lambda status: True)
+            if r.status == 404:
+                return None
+            data = r.raise_for_status().data
+        """
+        if 200 <= self.raw.status_code < 300:
+            return self
+        request, raw = self.raw.request, self.raw
+        raise HTTPStatusError(
+            f"{request.method} {redact_url(request.url)} failed with status "
+            f"{raw.status_code} {raw.reason_phrase}".rstrip(),
+            response=self,
+        )
+
+    @property
     def data(self) -> Any:
         """The decoded body: JSON value, ``str`` or ``bytes``.
 
@@ -262,6 +316,10 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status} {self.status_text}]>"
+
+
+#: ``elapsed`` of a response httpx never timed (a mock's pre-read body).
+_NOT_TIMED = timedelta(0)
 
 
 class _Unset:

@@ -30,11 +30,11 @@ The default policy, as data (the docs table is rendered from these names):
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_tz
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from ._config import join_url
@@ -93,8 +93,9 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 DEFAULT_RETRY_STATUS: Final = frozenset({408, 429, 502, 503, 504})
 #: Retried for any method: the server says it did not process the request.
 ANY_METHOD_STATUS: Final = frozenset({429})
-#: Statuses whose ``Retry-After`` header sets the wait.
-RETRY_AFTER_STATUS: Final = frozenset({429, 503})
+#: Statuses whose ``Retry-After`` header sets the wait: those RFC 9110 gives it a
+#: meaning for (the default of ``retry_after_status``, which replaces this set).
+RETRY_AFTER_STATUS: Final = frozenset({413, 429, 503})
 #: Permanent failures: never retried by the default policy (not in ``DEFAULT_RETRY_STATUS``).
 NEVER_RETRIED_STATUS: Final = (400, 401, 403, 404, 405, 406, 409, 410, 422)
 #: Errors the client raised itself: never retried, whatever ``retry_on`` says.
@@ -212,11 +213,16 @@ def why_not_retried(error: BaseException) -> str:
 def parse_retry_after(value: str | None, *, now: datetime, date: str | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value, or ``None`` if it is unusable.
 
-    Accepts delay-seconds (``"120"``, ``"1.5"``) and an HTTP-date. A date is
-    measured against ``date`` (the response's ``Date`` header) when that parses,
-    so clock skew does not matter, else against ``now``; a date in the past
-    means 0. Empty, negative, NaN or garbage values give ``None`` (fall back to
-    the strategy). Never raises.
+    Accepts delay-seconds (``"120"``; decimals such as ``"1.5"`` are an
+    extension) and an HTTP-date. Delay-seconds are ASCII digits only, as RFC 9110
+    defines them: ``"1e3"``, ``"+1"``, ``"1_0"`` or non-ASCII digits are
+    unusable, though ``float()`` would take them. A date is measured against
+    ``date`` (the response's ``Date`` header) when that parses, so clock skew
+    does not matter, else against ``now``; a date in the past means 0. A leap
+    second (``:60``) is the next minute's first second, and an RFC 850 date's
+    two-digit year is read by RFC 9110's 50-year rule, relative to ``now``.
+    Empty, negative, NaN or garbage values give ``None`` (fall back to the
+    strategy). Never raises.
 
     >>> parse_retry_after("3", now=datetime.now(UTC))
     3.0
@@ -225,35 +231,75 @@ def parse_retry_after(value: str | None, *, now: datetime, date: str | None = No
     10.0
     >>> parse_retry_after("soon", now=datetime.now(UTC)) is None
     True
+    >>> parse_retry_after("1e3", now=datetime.now(UTC)) is None
+    True
     """
     if not value:
         return None
-    text = value.strip()
+    text = value.strip(_OWS)
     if not text:
         return None
-    if text[0].isdigit() or text[0] in "+-.":
-        try:
-            seconds = float(text)
-        except ValueError:
+    if text[0] in _NUMBER_START:
+        if _DELAY_SECONDS.fullmatch(text) is None:
             return None
-        if math.isnan(seconds) or seconds < 0:
-            return None
-        return seconds
-    when = _parse_http_date(text)
+        return float(text)  # may be inf for a huge value: above any max_retry_after
+    when = _parse_http_date(text, now)
     if when is None:
         return None
-    reference = _parse_http_date(date) if date else None
+    reference = _parse_http_date(date, now) if date else None
     return max(0.0, (when - (reference or now)).total_seconds())
 
 
-def _parse_http_date(text: str) -> datetime | None:
+#: RFC 9110 optional whitespace (``str.strip()`` would also take NBSP and other Unicode).
+_OWS: Final = " \t"
+#: A value starting with one of these is read as a number, never as a date.
+_NUMBER_START: Final = frozenset("0123456789+-.")
+#: delay-seconds = 1*DIGIT (RFC 9110 section 10.2.3), ASCII only; the decimals are ours.
+_DELAY_SECONDS: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+#: An explicit four-digit year in a date: only dates without one get the 50-year rule.
+_FOUR_DIGIT_YEAR: Final = re.compile(r"(?<![0-9+-])[0-9]{4}(?![0-9])")
+
+
+def _parse_http_date(text: str, now: datetime) -> datetime | None:
+    """An HTTP-date (IMF-fixdate, RFC 850 or asctime; email.utils' leniency) as UTC.
+
+    ``email.utils`` rejects a leap second and reads a two-digit year by its own
+    rule (69-99 as 19xx); both are fixed up here, from its parsed fields.
+    """
     try:
-        when = parsedate_to_datetime(text)
+        fields = parsedate_tz(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:  # "-0000" dates parse naive: RFC 9110 dates are GMT
-        when = when.replace(tzinfo=UTC)
+    if fields is None:
+        return None
+    year, month, day, hour, minute, second = fields[:6]
+    offset = fields[9]
+    if _FOUR_DIGIT_YEAR.search(text) is None and 1969 <= year <= 2068:
+        year = _fifty_year_rule(year % 100, (month, day, hour, minute, second), now)
+    leap = second == 60  # 23:59:60 is 00:00:00 of the next day: add it after building
+    try:
+        when = datetime(year, month, day, hour, minute, 59 if leap else second, tzinfo=UTC)
+        if offset:  # None or 0 ("-0000" dates parse without one): RFC 9110 dates are GMT
+            when -= timedelta(seconds=offset)
+        if leap:
+            when += timedelta(seconds=1)
+    except (ValueError, OverflowError):
+        return None
     return when
+
+
+def _fifty_year_rule(yy: int, rest: tuple[int, int, int, int, int], now: datetime) -> int:
+    """RFC 9110 section 5.6.7: the latest year ending in ``yy`` not more than 50 years ahead."""
+    year = now.year - now.year % 100 + yy + 100
+    limit = now.year + 50
+    while year > limit or (year == limit and rest > _fields(now)):
+        year -= 100
+    return year
+
+
+def _fields(moment: datetime) -> tuple[int, int, int, int, int]:
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return (utc.month, utc.day, utc.hour, utc.minute, utc.second)
 
 
 class RetryState:
@@ -455,11 +501,16 @@ def is_transient(error: BaseException, status: int | None = None) -> bool:
     return isinstance(error, NetworkError)
 
 
+_NO_CONFIG: Final[Mapping[str, Any]] = {}
+
+
 def _wait_for(
     state: RetryState, error: BaseException, status: int | None, now_wall: float | datetime | None
 ) -> tuple[float, bool]:
     """Step 2: the wait before the next retry, and whether ``Retry-After`` set it."""
-    if status in RETRY_AFTER_STATUS and isinstance(error, HTTPStatusError):
+    if isinstance(error, HTTPStatusError) and status in (error.config or _NO_CONFIG).get(
+        "retry_after_status", RETRY_AFTER_STATUS
+    ):
         after = _retry_after(error.response.headers, now_wall)
         if after is not None:
             return after, True

@@ -11,14 +11,18 @@ Rules of this module:
    the previous delay from the per-call state.
 3. Randomness comes from the ``random.Random`` given as ``rng`` (seed it in tests).
 4. Parameters are checked at construction: negative, NaN or infinite values are
-   a :class:`ConfigError` naming the parameter.
+   a :class:`ConfigError` naming the parameter, and so is a combination that can
+   only be a mistake (a ``base`` above ``max_delay``, a ``multiplier`` below 1, a
+   ``jitter`` above 1); the message names both parameters.
+5. What a strategy may read from the engine is :class:`RetryFacts`, a public
+   read-only protocol: overrides of ``delay_for`` are typed with it.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ._exceptions import ConfigError
 
@@ -27,6 +31,7 @@ __all__ = [
     "ExponentialBackoff",
     "FixedDelay",
     "LinearBackoff",
+    "RetryFacts",
     "RetryStrategy",
 ]
 
@@ -34,14 +39,44 @@ __all__ = [
 _MAX_STEP = 2**53
 
 
-class _HasRetryFacts(Protocol):
-    """What a strategy may read from the engine's per-call state."""
+@runtime_checkable
+class RetryFacts(Protocol):
+    """What a strategy may read from the engine's per-call state (read-only).
+
+    The engine hands its state to :meth:`RetryStrategy.delay_for`; type an
+    override's parameter with this protocol. ``attempt`` is the number of the
+    retry being decided (1 = the first retry); ``previous_delay`` is this
+    call's last wait in seconds (``None`` before the first; a ``Retry-After``
+    wait counts). Example::
+
+        class Doubling(axios_like.RetryStrategy):
+            def get_delay(self, attempt: int) -> float:
+                return min(30.0, 0.5 * 2.0 ** min(attempt - 1, 60))
+
+            def delay_for(self, state: axios_like.RetryFacts) -> float:
+                if state.previous_delay is None:
+                    return self.get_delay(state.attempt)
+                return min(30.0, 2 * state.previous_delay)
+    """
 
     @property
-    def attempt(self) -> int: ...
+    def attempt(self) -> int:
+        """The number of the retry being decided: 1 = the first retry."""
+        ...
 
     @property
-    def previous_delay(self) -> float | None: ...
+    def previous_delay(self) -> float | None:
+        """This call's last wait in seconds; ``None`` before its first retry."""
+        ...
+
+
+def _at_most_max_delay(owner: str, base: float, max_delay: float) -> None:
+    if base > max_delay:
+        raise ConfigError(
+            f"{owner}.base",
+            f"must be <= max_delay={max_delay:g}, which caps every wait; got {base:g}: "
+            "raise max_delay, or use FixedDelay for a constant wait",
+        )
 
 
 def _check(owner: str, name: str, value: float, *, positive: bool = False) -> float:
@@ -76,7 +111,7 @@ class RetryStrategy:
         """Seconds to wait before retry number ``attempt`` (1-indexed)."""
         raise NotImplementedError
 
-    def delay_for(self, state: _HasRetryFacts) -> float:
+    def delay_for(self, state: RetryFacts) -> float:
         """The engine's entry point; override to use per-call facts from ``state``."""
         return self.get_delay(state.attempt)
 
@@ -113,6 +148,7 @@ class LinearBackoff(RetryStrategy):
         self.base = _check("LinearBackoff", "base", base)
         self.increment = _check("LinearBackoff", "increment", increment)
         self.max_delay = _check("LinearBackoff", "max_delay", max_delay)
+        _at_most_max_delay("LinearBackoff", self.base, self.max_delay)
 
     def get_delay(self, attempt: int) -> float:
         step = min(attempt, _MAX_STEP) - 1
@@ -146,6 +182,17 @@ class ExponentialBackoff(RetryStrategy):
         self.multiplier = _check("ExponentialBackoff", "multiplier", multiplier, positive=True)
         self.max_delay = _check("ExponentialBackoff", "max_delay", max_delay)
         self.jitter = _check("ExponentialBackoff", "jitter", jitter)
+        if self.multiplier < 1.0:
+            raise ConfigError(
+                "ExponentialBackoff.multiplier",
+                f"must be >= 1 (below 1 each wait is shorter than the last); got {multiplier!r}",
+            )
+        if self.jitter > 1.0:
+            raise ConfigError(
+                "ExponentialBackoff.jitter",
+                f"must be between 0 and 1, a fraction of each wait; got {jitter!r}",
+            )
+        _at_most_max_delay("ExponentialBackoff", self.base, self.max_delay)
         self.rng = rng if rng is not None else random.Random()
         # The first exponent at which the cap is reached; beyond it the result is
         # the cap, so exponentiating further (and overflowing) is never needed.
@@ -188,6 +235,7 @@ class DecorrelatedJitter(RetryStrategy):
     ) -> None:
         self.base = _check("DecorrelatedJitter", "base", base)
         self.max_delay = _check("DecorrelatedJitter", "max_delay", max_delay)
+        _at_most_max_delay("DecorrelatedJitter", self.base, self.max_delay)
         self.rng = rng if rng is not None else random.Random()
 
     def next_delay(self, previous: float | None) -> float:
@@ -199,5 +247,5 @@ class DecorrelatedJitter(RetryStrategy):
         """Without per-call facts every retry is drawn as the first one."""
         return self.next_delay(None)
 
-    def delay_for(self, state: _HasRetryFacts) -> float:
+    def delay_for(self, state: RetryFacts) -> float:
         return self.next_delay(state.previous_delay)

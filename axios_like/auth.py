@@ -32,7 +32,13 @@ Rules of this module (the state lives in the helper, never on a call):
 4. A ``401`` received while this helper is refreshing, *in the refresh's own
    context* (``refresh_token()`` calling the same client), is raised as itself
    instead of waiting for the lock the refresh holds: no deadlock.
-5. Secrets: the token is never logged, never put in a message or a repr, and
+5. Each flow is written once, as a generator (:meth:`_rejected_flow`,
+   :meth:`_authorize_flow`) in the manner of httpx's ``Auth.auth_flow``: it
+   yields which user function it needs and is sent the result. Two short
+   drivers run it, ``_run`` for ``Client`` (an awaitable result is a
+   ``TypeError``) and ``_arun`` for ``AsyncClient`` (awaited); they and the
+   lock are all that differ between the clients.
+6. Secrets: the token is never logged, never put in a message or a repr, and
    never stored here (``get_token()`` is the only source of truth).
 """
 
@@ -44,10 +50,11 @@ import inspect
 import logging
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
+from enum import Enum
 from types import MappingProxyType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypeVar
 
 from ._async_client import AsyncClient
 from ._config import is_async_callable, join_url
@@ -71,6 +78,19 @@ _REFRESHING: contextvars.ContextVar[tuple[BearerTokenRefresh, ...]] = contextvar
     "axios_like_auth_refreshing", default=()
 )
 _INSTALL_LOCK: Final = threading.Lock()
+
+_T = TypeVar("_T")
+
+
+class _Call(Enum):
+    """What a flow asks its driver to call (the value is the function's name)."""
+
+    GET_TOKEN = "get_token"
+    REFRESH_TOKEN = "refresh_token"
+
+
+#: A flow: yields the calls it needs, is sent their results, returns its answer.
+_Flow = Generator[_Call, object, _T]
 
 #: ``get_token``: returns the current token, or ``None`` when there is none yet.
 TokenGetter = Callable[[], str | Awaitable[str | None] | None]
@@ -220,54 +240,95 @@ class BearerTokenRefresh:
     def _installed_on(self) -> Client | AsyncClient | None:
         return self._client() if self._client is not None else None
 
+    # ------------------------------------------------------------ the flows, written once
+    #
+    # As httpx's Auth.auth_flow: each flow is a generator that yields the user function
+    # it needs called (_Call) and gets its result sent back in (or its exception thrown
+    # in). It never calls get_token()/refresh_token() itself, so it cannot tell threads
+    # from tasks; the two drivers below (_run, _arun) do the calling, the awaiting and
+    # the locking. Hand-written twins drifted (the sync 401 path once lacked the
+    # awaitable check of the sync request path); a flow cannot.
+
+    def _authorize_flow(self, config: dict[str, Any]) -> _Flow[dict[str, Any]]:
+        """Request interceptor: ``Authorization`` from the current token (rule 1)."""
+        token = yield _Call.GET_TOKEN
+        return self._stamp(config, token)
+
+    def _rejected_flow(self, error: HTTPStatusError) -> _Flow[Replay]:
+        """Response interceptor, run by a driver under the helper's lock (rule 2)."""
+        shared = self._shared_outcome(error)
+        if shared is not None:
+            return shared
+        token = yield _Call.GET_TOKEN
+        if self._token_changed(error, _checked_token(token)):
+            return _REPLAY
+        with self._refresh(error):
+            yield _Call.REFRESH_TOKEN
+        return _REPLAY
+
     # ------------------------------------------------------------ Client (threads)
 
     def _authorize(self, config: dict[str, Any]) -> dict[str, Any]:
-        token = self._get_token()
-        if inspect.isawaitable(token):
-            _close(token)
-            raise TypeError(
-                "BearerTokenRefresh: get_token() returned an awaitable; "
-                "the sync Client cannot await it"
-            )
-        return self._stamp(config, token)
+        return self._run(self._authorize_flow(config))
 
     def _on_rejected(self, failure: BaseException) -> Replay:
         error = self._unauthorized(failure)
         with self._lock, self._refreshing_here():
-            shared = self._shared_outcome(error)
-            if shared is not None:
-                return shared
-            if self._token_changed(error, _checked_token(self._get_token())):
-                return _REPLAY
-            with self._refresh(error):
-                result = self._refresh_token()
-                if inspect.isawaitable(result):
-                    _close(result)
-                    raise TypeError(
-                        "refresh_token() returned an awaitable; the sync Client cannot await it"
-                    )
-        return _REPLAY
+            return self._run(self._rejected_flow(error))
+
+    def _run(self, flow: _Flow[_T]) -> _T:
+        """Drive ``flow`` on ``Client``: call what it asks for; an awaitable is a TypeError."""
+        try:
+            call = next(flow)
+            while True:
+                try:
+                    result = self._function(call)()
+                    if inspect.isawaitable(result):
+                        _close(result)
+                        raise TypeError(
+                            f"BearerTokenRefresh: {call.value}() returned an awaitable; "
+                            "the sync Client cannot await it"
+                        )
+                except Exception as exc:
+                    call = flow.throw(exc)
+                else:
+                    call = flow.send(result)
+        except StopIteration as done:
+            value: _T = done.value
+            return value
+        finally:
+            flow.close()  # a BaseException (cancelled, interrupted) left it suspended
 
     # ------------------------------------------------------------ AsyncClient (tasks)
 
     async def _aauthorize(self, config: dict[str, Any]) -> dict[str, Any]:
-        return self._stamp(config, await _maybe_await(self._get_token()))
+        return await self._arun(self._authorize_flow(config))
 
     async def _aon_rejected(self, failure: BaseException) -> Replay:
         error = self._unauthorized(failure)
         async with self._async_lock():
             with self._refreshing_here():
-                shared = self._shared_outcome(error)
-                if shared is not None:
-                    return shared
-                if self._token_changed(
-                    error, _checked_token(await _maybe_await(self._get_token()))
-                ):
-                    return _REPLAY
-                with self._refresh(error):
-                    await _maybe_await(self._refresh_token())
-        return _REPLAY
+                return await self._arun(self._rejected_flow(error))
+
+    async def _arun(self, flow: _Flow[_T]) -> _T:
+        """Drive ``flow`` on ``AsyncClient``: call what it asks for, awaiting an awaitable."""
+        try:
+            call = next(flow)
+            while True:
+                try:
+                    result = await _maybe_await(self._function(call)())
+                except Exception as exc:  # not CancelledError: a cancelled call just ends
+                    call = flow.throw(exc)
+                else:
+                    call = flow.send(result)
+        except StopIteration as done:
+            value: _T = done.value
+            return value
+        finally:
+            flow.close()  # a BaseException (cancelled, interrupted) left it suspended
+
+    def _function(self, call: _Call) -> Callable[[], object]:
+        return self._get_token if call is _Call.GET_TOKEN else self._refresh_token
 
     def _async_lock(self) -> asyncio.Lock:
         """The helper's asyncio lock, created lazily in (and for) the running loop."""

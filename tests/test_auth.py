@@ -472,6 +472,82 @@ def test_awaitables_returned_to_the_sync_client_are_a_type_error(server: FlakySe
     assert tokens.refreshes == 0  # the coroutine was closed, never run (and no warning)
 
 
+def test_an_awaitable_from_get_token_under_the_lock_is_the_same_type_error(
+    server: FlakyServer,
+) -> None:
+    # The drift between the hand-written twins: the sync on_rejected re-read the token
+    # under the lock without the awaitable check the request interceptor makes, so a
+    # get_token() returning a coroutine there failed with "must return a str or None;
+    # got coroutine" and left the coroutine unclosed ("never awaited").
+    server.handle("/me", TokenEndpoint(NEW))
+    tokens = Tokens()
+    reads: list[str] = []
+
+    def get_token() -> Any:
+        reads.append("read")
+        return tokens.current if len(reads) == 1 else tokens.aget()
+
+    with axios_like.create(base_url=server.url) as api:
+        auth = BearerTokenRefresh(get_token, tokens.refresh).install(api)
+        with pytest.raises(TypeError) as info:
+            api.get("/me")
+    assert str(info.value) == (
+        "BearerTokenRefresh: get_token() returned an awaitable; the sync Client cannot await it"
+    )
+    assert (len(reads), server.count("/me"), tokens.refreshes, auth.refreshes) == (2, 1, 0, 0)
+
+
+def test_the_flow_is_written_once_and_stepped_by_hand() -> None:
+    # httpx's Auth.auth_flow style: the 401 flow yields what it needs called; the sync and
+    # async shells only call it (and await it) and send the result back in.
+    import httpx
+
+    from axios_like._models import Response
+    from axios_like.auth import _Call
+
+    auth = BearerTokenRefresh(lambda: OLD, lambda: None)
+    request = httpx.Request("GET", "http://h/me", headers={"Authorization": f"Bearer {OLD}"})
+    config = {"method": "GET", "url": "http://h/me", "headers": request.headers, "meta": {}}
+    config["meta"][GENERATION_KEY] = 0
+    error = axios_like.HTTPStatusError(
+        "401", response=Response(httpx.Response(401, request=request), config)
+    )
+    flow = auth._rejected_flow(error)
+    assert next(flow) is _Call.GET_TOKEN  # re-read the token under the lock
+    assert flow.send(OLD) is _Call.REFRESH_TOKEN  # unchanged: this call is the leader
+    with pytest.raises(StopIteration) as done:
+        flow.send(None)
+    assert done.value.value.meta == {REPLAYED_KEY: True}
+    assert (auth.refreshes, auth._generation) == (1, 1)
+
+    # another call that read the token before that refresh finished (generation 0)
+    with pytest.raises(StopIteration) as done:
+        next(auth._rejected_flow(error))  # shares its outcome: replay, nothing to call
+    assert done.value.value.meta == {REPLAYED_KEY: True}
+
+    config["meta"][GENERATION_KEY] = 1  # read after it
+    flow = auth._rejected_flow(error)
+    assert next(flow) is _Call.GET_TOKEN
+    with pytest.raises(StopIteration) as done:
+        flow.send(NEW)  # changed since it was sent: replay without a refresh
+    assert auth.refreshes == 1
+
+    flow = auth._rejected_flow(error)
+    next(flow)
+    assert flow.send(OLD) is _Call.REFRESH_TOKEN
+    with pytest.raises(AuthRefreshError) as failed:
+        flow.throw(RuntimeError("token endpoint down"))  # what the driver does on a failure
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    assert (auth.refreshes, auth._generation) == (2, 2)
+
+    flow = auth._authorize_flow({"headers": httpx.Headers(), "meta": {}})
+    assert next(flow) is _Call.GET_TOKEN
+    with pytest.raises(StopIteration) as done:
+        flow.send(NEW)
+    assert done.value.value["headers"]["authorization"] == f"Bearer {NEW}"
+    assert done.value.value["meta"][GENERATION_KEY] == 2
+
+
 # ---------------------------------------------------------------- do it yourself (docs)
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -530,3 +531,125 @@ def test_interrupt_and_broken_pipe_exit_quietly(
     monkeypatch.setattr(_cli, "run", boom)
     assert main(["request", "GET", "http://h/"]) == status
     assert "Traceback" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- what the user typed
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "argument URL: invalid URL 'http://[::1': Invalid IPv6 URL"),
+        (
+            "http://h:abc/",
+            "argument URL: invalid URL 'http://h:abc/': Port could not be cast to integer value "
+            "as 'abc'",
+        ),
+        ("http://h:99999/", "argument URL: invalid URL 'http://h:99999/': Port out of range"),
+        (
+            "http://ann:s3cret@[::1/x",
+            "argument URL: invalid URL 'http://ann:[redacted]@[::1/x': Invalid IPv6 URL",
+        ),
+    ],
+)
+def test_a_malformed_url_is_named_as_typed_never_by_an_internal_name(
+    url: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["request", "GET", url]) == 2
+    err = capsys.readouterr().err
+    assert f"axios-like request: error: {message}" in err
+    assert "_url" not in err
+    assert "s3cret" not in err
+
+
+def test_no_argument_type_leaks_its_function_name(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse says "invalid <function name> value" for a ValueError from a type: none may
+    leaks = []
+    checked = 0
+    for action in _cli_actions():
+        if action.type is None or not callable(action.type):
+            continue
+        checked += 1
+        for text in ("http://[::1", "\x00", "", "@", "[", "1e999999", "G T"):
+            try:
+                action.type(text)
+            except Exception as exc:
+                if type(exc).__name__ != "ArgumentTypeError":
+                    leaks.append((action.dest, text, exc))
+    assert (
+        checked == 9
+    )  # METHOD URL --max-retries --base --max-delay --timeout --deadline -H --json
+    assert leaks == []
+
+
+def _cli_actions() -> list[Any]:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    _cli.add_arguments(parser)
+    return list(parser._actions)
+
+
+def test_json_from_a_file_with_at(
+    server: FlakyServer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = tmp_path / "order.json"
+    body.write_text('{"item": "book", "qty": 2}', encoding="utf-8")
+    assert main(["request", "POST", f"{server.url}/echo", "--json", f"@{body}"]) == 0
+    seen = server.requests_for("/echo")[0]
+    assert json.loads(seen.body) == {"item": "book", "qty": 2}
+    assert seen.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("dash", ["-", "@-"])
+def test_json_from_stdin_with_a_dash(
+    dash: str, server: FlakyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('[1, {"a": null}]\n'))
+    assert main(["request", "PUT", f"{server.url}/echo", "--json", dash]) == 0
+    seen = server.requests_for("/echo")[0]
+    assert (seen.method, json.loads(seen.body)) == ("PUT", [1, {"a": None}])
+
+
+def test_json_file_errors_name_the_file(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.json"
+    assert main(["request", "POST", "http://127.0.0.1:1/", "--json", f"@{missing}"]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --json: cannot read '{missing}': No such file or directory" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{'a': 1}", encoding="utf-8")
+    assert main(["request", "POST", "http://127.0.0.1:1/", "--json", f"@{broken}"]) == 2
+    assert f"argument --json: invalid JSON in '{broken}' (Expecting" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not json"))
+    assert main(["request", "POST", "http://127.0.0.1:1/", "--json", "-"]) == 2
+    assert "argument --json: invalid JSON on stdin (Expecting value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--base", "40"],
+            "--base 40 with --max-delay 30 (the default): ExponentialBackoff.base: must be <= ",
+        ),
+        (
+            ["--max-delay", "0.5"],
+            "--base 1 (the default) with --max-delay 0.5: ExponentialBackoff.base: must be <= ",
+        ),
+        (
+            ["--strategy", "linear", "--base", "5", "--max-delay", "2"],
+            "--strategy linear --base 5 with --max-delay 2: "
+            "LinearBackoff.base: must be <= max_delay=2",
+        ),
+    ],
+)
+def test_strategy_flags_that_clash_exit_2_naming_the_flags(
+    args: list[str], message: str, server: FlakyServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["request", "GET", f"{server.url}/x", *args]) == 2
+    err = capsys.readouterr().err
+    assert f"axios-like request: error: {message}" in err
+    assert "Traceback" not in err
+    assert server.requests == []

@@ -82,6 +82,7 @@ def test_create_without_config_has_the_library_defaults() -> None:
             None,
         )
         assert d["retry_status"] == frozenset({408, 429, 502, 503, 504})
+        assert d["retry_after_status"] == frozenset({413, 429, 503})
         assert d["retry_on"] is axios_like.is_retryable
         assert isinstance(d["retry_strategy"], axios_like.ExponentialBackoff)
         assert (d["follow_redirects"], d["meta"], d["params"]) == (True, {}, {})
@@ -163,6 +164,11 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("retry_status", [99]),
     ("retry_status", [600]),
     ("retry_status", [True]),
+    ("retry_after_status", "503"),
+    ("retry_after_status", 503),
+    ("retry_after_status", [503, "429"]),
+    ("retry_after_status", [600]),
+    ("retry_after_status", [False]),
     ("retry_on", 5),
     ("on_retry", "log"),
     ("validate_status", None),
@@ -219,6 +225,8 @@ def test_long_values_are_shortened_in_messages() -> None:
         ("deadline", None, None),
         ("retry_status", [503, 503, 429], frozenset({429, 503})),
         ("retry_status", (), frozenset()),
+        ("retry_after_status", [503, 413, 503], frozenset({413, 503})),
+        ("retry_after_status", (), frozenset()),
         ("method", "post", "POST"),
         ("base_url", httpx.URL("http://h/api"), "http://h/api"),
         ("on_retry", None, None),

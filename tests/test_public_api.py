@@ -45,6 +45,7 @@ def test_the_spec_names_are_exported() -> None:
         "RetryEvent",
         "HistoryEntry",
         "RetryStrategy",
+        "RetryFacts",
         "FixedDelay",
         "LinearBackoff",
         "ExponentialBackoff",

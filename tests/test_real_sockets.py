@@ -75,6 +75,27 @@ async def test_read_timeout(make_client: Callable[..., Both], server: FlakyServe
     assert server.count("/slow") == 1
 
 
+async def test_read_timeout_is_a_builtin_timeout_error(
+    make_client: Callable[..., Both], server: FlakyServer
+) -> None:
+    import builtins
+
+    server.script("/slow", [Reply(200, delay=2.0)])
+    api = make_client(base_url=server.url, timeout=0.2, max_retries=0)
+    caught: BaseException | None = None
+    try:
+        await api.get("/slow")
+    except builtins.TimeoutError as exc:  # what asyncio and socket users already catch
+        caught = exc
+    assert isinstance(caught, axios_like.ReadTimeoutError)
+    assert isinstance(caught, axios_like.NetworkError | axios_like.AxiosLikeError | OSError)
+    assert str(caught) == caught.message
+    assert caught.reason == "read timeout"
+    assert caught.config is not None
+    assert caught.config["url"] == "/slow"
+    assert server.count("/slow") == 1
+
+
 async def test_connection_dropped_mid_body(
     make_client: Callable[..., Both], server: FlakyServer
 ) -> None:

@@ -681,3 +681,71 @@ def test_config_dict_repr_redacts_a_plain_headers_mapping() -> None:
         "'data': None, 'content': <bytes>, 'proxy': [redacted], 'max_retries': 2}"
     )
     assert config == dict(config)  # still a plain dict to every other eye
+
+
+def test_timeout_error_is_also_the_builtin_and_the_mro_is_ours_first() -> None:
+    import builtins
+
+    assert issubclass(axios_like.TimeoutError, builtins.TimeoutError)
+    for cls in (
+        axios_like.ConnectTimeoutError,
+        axios_like.ReadTimeoutError,
+        axios_like.WriteTimeoutError,
+        axios_like.PoolTimeoutError,
+    ):
+        assert issubclass(cls, builtins.TimeoutError)
+        mro = cls.__mro__
+        # ours before the builtin: our __init__ and __str__ win over OSError's
+        assert mro.index(axios_like.NetworkError) < mro.index(builtins.TimeoutError)
+        assert mro.index(axios_like.AxiosLikeError) < mro.index(OSError)
+    error = axios_like.ReadTimeoutError("GET /x: timed out", config={"url": "/x"})
+    assert (str(error), error.args, error.config) == (
+        "GET /x: timed out",
+        ("GET /x: timed out",),
+        {"url": "/x"},
+    )
+    assert error.errno is None
+    assert error.strerror is None
+    assert not issubclass(axios_like.ConnectError, builtins.TimeoutError)
+
+
+def test_streamed_response_elapsed_before_close_is_a_stream_error() -> None:
+    import datetime
+
+    raw = httpx.Response(
+        200, request=httpx.Request("GET", "http://h/x"), stream=httpx.ByteStream(b"a")
+    )
+    response = Response(raw, {"url": "/x"})
+    with pytest.raises(axios_like.StreamError, match="elapsed"):
+        _ = response.elapsed
+    assert str(response.url) == "http://h/x"
+    raw.elapsed = datetime.timedelta(seconds=1.5)  # what httpx sets when the body is closed
+    assert response.elapsed == datetime.timedelta(seconds=1.5)
+
+
+def test_elapsed_of_a_mock_response_httpx_never_timed_is_zero() -> None:
+    import datetime
+
+    api = axios_like.create(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"a": 1}))
+    )
+    r = api.get("http://h/x")
+    with pytest.raises(RuntimeError):
+        _ = r.raw.elapsed  # httpx itself never timed it
+    assert r.elapsed == datetime.timedelta(0)
+    api.close()
+
+
+async def test_response_url_is_the_final_url_after_redirects() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(302, headers={"Location": "/new?b=2"})
+        return httpx.Response(200, json={"path": request.url.path})
+
+    with axios_like.create(transport=httpx.MockTransport(handler)) as api:
+        r = api.get("http://h/old", params={"a": "1"})
+    assert (str(r.url), r.data) == ("http://h/new?b=2", {"path": "/new"})
+    async with axios_like.create_async(transport=httpx.MockTransport(handler)) as aapi:
+        r = await aapi.get("http://h/old")
+    assert str(r.url) == "http://h/new?b=2"
+    assert r.url is r.raw.url or r.url == r.raw.url

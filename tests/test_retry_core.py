@@ -175,7 +175,7 @@ def test_rules_table_constants_match_spec() -> None:
     assert set(IDEMPOTENT_METHODS) == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}
     assert set(DEFAULT_RETRY_STATUS) == {408, 429, 502, 503, 504}
     assert set(ANY_METHOD_STATUS) == {429}
-    assert set(RETRY_AFTER_STATUS) == {429, 503}
+    assert set(RETRY_AFTER_STATUS) == {413, 429, 503}  # issue 16: RFC 9110 gives 413 one too
     assert set(NEVER_RETRIED_STATUS) == {400, 401, 403, 404, 405, 406, 409, 410, 422}
     assert not DEFAULT_RETRY_STATUS & set(NEVER_RETRIED_STATUS)
 
@@ -452,6 +452,30 @@ def test_unusable_retry_after_falls_back_to_the_strategy(value: str) -> None:
     assert step == Retry(0.75, "status 503")
 
 
+def test_retry_after_is_read_on_413_by_default() -> None:
+    # 413 is not retried by default; once retry_status lets it through, its Retry-After counts
+    step = retry_after_decision(
+        "4", status=413, retry_status={413}, retry_strategy=FixedDelay(0.25)
+    )
+    assert step == Retry(4.0, "status 413, Retry-After 4s")
+    assert frozenset({413, 429, 503}) == RETRY_AFTER_STATUS
+
+
+def test_retry_after_status_narrows_where_retry_after_is_read() -> None:
+    step = retry_after_decision("30", retry_after_status={429}, retry_strategy=FixedDelay(0.25))
+    assert step == Retry(0.25, "status 503")
+    step = retry_after_decision("3", status=429, retry_after_status={429})
+    assert step == Retry(3.0, "status 429, Retry-After 3s")
+
+
+def test_retry_after_status_widens_where_retry_after_is_read() -> None:
+    step = retry_after_decision("5", status=502, retry_after_status={502, 503})
+    assert step == Retry(5.0, "status 502, Retry-After 5s")
+    # empty: the header is never read, the strategy always decides
+    step = retry_after_decision("5", retry_after_status=frozenset(), retry_strategy=FixedDelay(1))
+    assert step == Retry(1.0, "status 503")
+
+
 @pytest.mark.parametrize("status", [408, 502, 504])
 def test_retry_after_is_ignored_on_other_statuses(status: int) -> None:
     step = retry_after_decision("30", status=status, retry_strategy=FixedDelay(0.25))
@@ -472,7 +496,8 @@ def test_retry_after_used_by_decorrelated_jitter_as_previous_delay() -> None:
     [
         ("120", None, 120.0),
         ("0", None, 0.0),
-        ("1e3", None, 1000.0),
+        ("1.5", None, 1.5),
+        (" 7\t", None, 7.0),
         ("Wed, 21 Oct 2015 07:28:10 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", 10.0),
         ("Wed, 21 Oct 2015 07:28:10 GMT", None, 10.0),
         ("Wednesday, 21-Oct-15 07:28:30 GMT", None, 30.0),  # RFC 850, obsolete but valid
@@ -487,6 +512,115 @@ def test_retry_after_used_by_decorrelated_jitter_as_previous_delay() -> None:
 )
 def test_parse_retry_after_cases(value: str | None, date: str | None, expected: Any) -> None:
     assert parse_retry_after(value, now=NOW_WALL, date=date) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    # RFC 9110 delay-seconds are ASCII digits (plus our documented decimals), nothing else:
+    # what float() or str.isdigit() would also take is garbage here.
+    [
+        "1e999",
+        "1e3",
+        "1E3",
+        "+1",
+        "1_0",
+        "\u0665",
+        "\u0661\u0662",
+        "\uff15",
+        "inf",
+        "Infinity",
+        ".5",
+        "5.",
+        "1.2.3",
+        "0x10",
+        "\u00a05",
+        "5\u00a0",
+        "1 2",
+        "1,5",
+        "-0",
+        "- 1",
+    ],
+)
+def test_parse_retry_after_accepts_only_ascii_delay_seconds(value: str) -> None:
+    assert parse_retry_after(value, now=NOW_WALL) is None
+
+
+@pytest.mark.parametrize("value", ["1e999", "1e3", "+1", "1_0", "\u0665"])
+def test_non_rfc_numbers_fall_back_to_the_strategy(value: str) -> None:
+    cfg = make_config(retry_strategy=FixedDelay(0.75))
+    # as sent on the wire: UTF-8 bytes, which httpx decodes back to the same text
+    error = status_error(503, cfg, {"Retry-After": value.encode()})  # type: ignore[dict-item]
+    assert error.response.headers["retry-after"] == value
+    step = decide(make_state(cfg), error, 0.0, now_wall=NOW_WALL)
+    assert step == Retry(0.75, "status 503")
+
+
+def test_leap_second_means_the_next_minute() -> None:
+    now = datetime(1994, 11, 6, 8, 49, 0, tzinfo=UTC)
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:60 GMT", now=now) == 60.0
+    assert parse_retry_after("Sunday, 06-Nov-94 08:49:60 GMT", now=now) == 60.0
+    assert parse_retry_after("Sun Nov  6 08:49:60 1994", now=now) == 60.0
+    # the end of a year: 23:59:60 on 31 December is midnight of the next year
+    new_year = datetime(2016, 12, 31, 23, 59, 0, tzinfo=UTC)
+    assert parse_retry_after("Sat, 31 Dec 2016 23:59:60 GMT", now=new_year) == 60.0
+    # a leap second in the Date header too: 10 s between the two
+    assert (
+        parse_retry_after(
+            "Sun, 06 Nov 1994 08:50:10 GMT", now=now, date="Sun, 06 Nov 1994 08:49:60 GMT"
+        )
+        == 10.0
+    )
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:61 GMT", now=now) is None
+
+
+@pytest.mark.parametrize(
+    ("now_year", "two_digits", "year"),
+    [
+        (2026, "75", 2075),  # 49 years ahead: not "more than 50", so 2075 (email.utils: 1975)
+        (2026, "69", 2069),  # email.utils: 1969
+        (2026, "77", 1977),  # 51 years ahead would be more than 50: the last 77 in the past
+        (2026, "26", 2026),
+        (2026, "25", 2025),
+        (2015, "15", 2015),
+        (2015, "94", 1994),
+        (2080, "29", 2129),
+        (2080, "30", 2030),  # 2130 would be 50 years and 30 s ahead: more than 50
+        (2080, "31", 2031),
+        (2180, "79", 2179),
+    ],
+)
+def test_rfc850_two_digit_years_follow_the_50_year_rule(
+    now_year: int, two_digits: str, year: int
+) -> None:
+    now = datetime(now_year, 6, 1, 12, 0, 0, tzinfo=UTC)
+    when = datetime(year, 6, 1, 12, 0, 30, tzinfo=UTC)
+    value = f"{when:%A}, 01-Jun-{two_digits} 12:00:30 GMT"
+    expected = max(0.0, (when - now).total_seconds())
+    assert parse_retry_after(value, now=now) == expected
+
+
+def test_a_date_parser_that_raises_means_unusable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # email.utils has raised IndexError on odd input in some CPython releases
+    def broken(text: str) -> None:
+        raise IndexError(text)
+
+    monkeypatch.setattr("axios_like._retry.parsedate_tz", broken)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=NOW_WALL) is None
+
+
+def test_two_digit_year_with_a_numeric_zone_gets_the_rule_too() -> None:
+    now = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
+    # an obsolete RFC 1123 form; "+0100" is a zone, not a year
+    got = parse_retry_after("Thu, 01 Jun 69 13:00:30 +0100", now=now)
+    assert got == (datetime(2069, 6, 1, 12, 0, 30, tzinfo=UTC) - now).total_seconds()
+
+
+def test_rfc850_year_seen_by_the_engine_uses_now_wall() -> None:
+    # Handed the last minute of 2068 as the wall clock, "01-Jan-69" is a minute away, not
+    # a date in 1969 (email.utils' reading) that would mean "retry at once".
+    now = datetime(2068, 12, 31, 23, 59, 0, tzinfo=UTC)
+    step = retry_after_decision("Tuesday, 01-Jan-69 00:00:00 GMT", now_wall=now)
+    assert step == Retry(60.0, "status 503, Retry-After 60s")
 
 
 # ---------------------------------------------------------------- deadline

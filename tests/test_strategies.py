@@ -149,6 +149,7 @@ def test_fixed_within_bounds(delay: float, attempt: int) -> None:
 
 @given(base=seconds, increment=seconds, cap=seconds, attempt=attempts)
 def test_linear_within_bounds(base: float, increment: float, cap: float, attempt: int) -> None:
+    base, cap = min(base, cap), max(base, cap)  # base > max_delay is a ConfigError
     got = LinearBackoff(base, increment, cap).get_delay(attempt)
     assert 0.0 <= got <= cap
     assert got == min(cap, base + increment * (attempt - 1))
@@ -166,15 +167,16 @@ def _power(base: float, multiplier: float, exponent: int) -> float:
 
 @given(
     base=seconds,
-    multiplier=st.floats(min_value=1e-3, max_value=100.0),
+    multiplier=st.floats(min_value=1.0, max_value=100.0),
     cap=seconds,
-    jitter=st.floats(min_value=0.0, max_value=5.0),
+    jitter=st.floats(min_value=0.0, max_value=1.0),
     attempt=attempts,
     seed=st.integers(0, 2**32),
 )
 def test_exponential_within_bounds(
     base: float, multiplier: float, cap: float, jitter: float, attempt: int, seed: int
 ) -> None:
+    base, cap = min(base, cap), max(base, cap)
     got = ExponentialBackoff(base, multiplier, cap, jitter, rng=random.Random(seed)).get_delay(
         attempt
     )
@@ -192,6 +194,7 @@ def test_exponential_within_bounds(
 def test_decorrelated_within_bounds(
     base: float, cap: float, previous: float | None, seed: int
 ) -> None:
+    base, cap = min(base, cap), max(base, cap)
     s = DecorrelatedJitter(base, cap, rng=random.Random(seed))
     got = s.next_delay(previous)
     prev = base if previous is None or previous < base else previous
@@ -218,7 +221,7 @@ def test_decorrelated_sequence_of_10_000_stays_in_bounds(seed: int) -> None:
         LinearBackoff(),
         ExponentialBackoff(),
         ExponentialBackoff(multiplier=1.0),
-        ExponentialBackoff(multiplier=0.5),
+        ExponentialBackoff(multiplier=1.0, jitter=1.0),
         ExponentialBackoff(base=0.0),
         DecorrelatedJitter(),
     ],
@@ -277,6 +280,49 @@ def test_multiplier_zero_is_rejected_but_zero_delays_are_fine() -> None:
     assert FixedDelay(0).get_delay(3) == 0.0
     assert ExponentialBackoff(base=0, jitter=0).get_delay(3) == 0.0
     assert isinstance(ExponentialBackoff(base=2).base, float)
+
+
+@pytest.mark.parametrize(
+    ("make", "key", "names"),
+    [
+        (lambda: ExponentialBackoff(base=1, max_delay=0.1), "ExponentialBackoff.base", "max_delay"),
+        (lambda: ExponentialBackoff(base=31), "ExponentialBackoff.base", "max_delay=30"),
+        (lambda: LinearBackoff(base=5, max_delay=1), "LinearBackoff.base", "max_delay"),
+        (lambda: DecorrelatedJitter(base=2, max_delay=1), "DecorrelatedJitter.base", "max_delay"),
+        (lambda: ExponentialBackoff(multiplier=0.5), "ExponentialBackoff.multiplier", ">= 1"),
+        (lambda: ExponentialBackoff(jitter=1.5), "ExponentialBackoff.jitter", "between 0 and 1"),
+        (lambda: ExponentialBackoff(jitter=-0.1), "ExponentialBackoff.jitter", ">= 0"),
+    ],
+)
+def test_parameters_that_can_only_be_a_mistake_together_are_rejected(
+    make: Callable[[], RetryStrategy], key: str, names: str
+) -> None:
+    with pytest.raises(ValueError, match=names) as info:  # a ConfigError is a ValueError
+        make()
+    assert isinstance(info.value, ConfigError)
+    assert info.value.key == key
+    assert str(info.value).startswith(f"{key}: must be ")
+
+
+def test_edge_combinations_that_make_sense_are_accepted() -> None:
+    assert ExponentialBackoff(base=2, max_delay=2, jitter=0).get_delay(5) == 2.0
+    assert ExponentialBackoff(multiplier=1, jitter=1, rng=random.Random(1)).get_delay(9) <= 2.0
+    assert LinearBackoff(base=3, increment=0, max_delay=3).get_delay(4) == 3.0
+    assert DecorrelatedJitter(base=0, max_delay=0).next_delay(None) == 0.0
+    assert DecorrelatedJitter(base=4, max_delay=4).next_delay(10.0) == 4.0
+
+
+def test_retry_facts_is_the_public_read_only_protocol_of_delay_for() -> None:
+    import typing
+
+    facts = axios_like.RetryFacts
+    assert typing.get_type_hints(RetryStrategy.delay_for)["state"] is facts
+    assert typing.get_type_hints(DecorrelatedJitter.delay_for)["state"] is facts
+    state = RetryState(library_defaults(), start=0.0)
+    assert isinstance(state, facts)  # the engine's state is what strategies are handed
+    assert not isinstance(object(), facts)
+    for name in ("attempt", "previous_delay"):
+        assert isinstance(getattr(facts, name), property)  # read-only for type checkers
 
 
 def test_base_class_get_delay_is_abstract() -> None:
@@ -426,3 +472,13 @@ def test_decorrelated_threads_sharing_one_client_get_their_own_sequences() -> No
         assert len(seq) == 30
         for earlier, later in itertools.pairwise(seq):
             assert 1.0 <= later <= 3 * earlier * (1 + 1e-12)
+
+
+def test_the_docs_typed_strategy_is_the_type_checked_file() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    page = (root.parent / "docs" / "strategies.md").read_text(encoding="utf-8")
+    checked = (root / "typing" / "custom_strategy.py").read_text(encoding="utf-8")
+    block = page.split("class CappedDoubling(RetryStrategy):", 1)[1].split("```", 1)[0]
+    assert "class CappedDoubling(RetryStrategy):" + block in checked
