@@ -575,3 +575,44 @@ def test_redacting_filter(text: str, shown: str) -> None:
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "%s", (text,), None)
     assert al_logging.RedactingFilter().filter(record) is True
     assert record.getMessage() == shown
+
+
+async def test_a_replay_after_a_token_refresh_gets_its_own_traceparent(
+    server: FlakyServer, make_client: Callable[..., Both], otel: Telemetry
+) -> None:
+    server.script("/me", [Reply(401), Reply(200)])
+    api = make_client(base_url=server.url)
+    otel.instrument(api)
+
+    def on_401(error: Any) -> Any:
+        if getattr(error, "status", None) == 401 and not error.config["meta"].get("again"):
+            return axios_like.Replay(meta={"again": True})
+        raise error
+
+    api.interceptors.response.use(None, on_401)
+    r = await api.get("/me")
+    assert (r.status, r.attempts) == (200, 2)
+    (call,) = otel.spans(SpanKind.INTERNAL)
+    clients = otel.spans(SpanKind.CLIENT)
+    assert [_attrs(c).get("http.request.resend_count") for c in clients] == [None, 1]
+    assert [e.name for e in call.events] == ["replay"]
+    assert _attrs(call)["axios_like.outcome"] == "recovered"
+    seen = [s.headers["traceparent"].split("-")[2] for s in server.requests_for("/me")]
+    assert seen == [f"{c.context.span_id:016x}" for c in clients]
+
+
+async def test_a_cancelled_call_leaves_no_span_open(server: FlakyServer, otel: Telemetry) -> None:
+    import asyncio
+
+    server.script("/slow", [Reply(200, delay=5.0)])
+    api = axios_like.create_async(base_url=server.url)
+    instrument(api, otel.tracer_provider, otel.meter_provider)
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(api.get("/slow"), 0.2)
+    finally:
+        await api.aclose()
+    (client,) = otel.spans(SpanKind.CLIENT)
+    (call,) = otel.spans(SpanKind.INTERNAL)
+    assert _attrs(client)["error.type"] == "asyncio.exceptions.CancelledError"
+    assert _attrs(call)["axios_like.outcome"] == "aborted"
