@@ -59,7 +59,7 @@ from ._exceptions import (
     RetryError,
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
-from ._redact import redact_url
+from ._redact import shown_url
 from ._strategies import RetryStrategy
 
 if TYPE_CHECKING:
@@ -601,7 +601,7 @@ def retry_error(
     """The ``RetryError`` for a call whose retries ``stop`` ended; its message says why."""
     config = getattr(error, "config", None)
     cfg = config or {}
-    url = redact_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))))
+    url = shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))
     if isinstance(error, HTTPStatusError):
         last = f"{error.status} {error.response.status_text}".rstrip()
     else:

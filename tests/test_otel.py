@@ -616,3 +616,57 @@ async def test_a_cancelled_call_leaves_no_span_open(server: FlakyServer, otel: T
     (call,) = otel.spans(SpanKind.INTERNAL)
     assert _attrs(client)["error.type"] == "asyncio.exceptions.CancelledError"
     assert _attrs(call)["axios_like.outcome"] == "aborted"
+
+
+async def test_params_values_are_shown_redacted_the_same_everywhere(
+    server: FlakyServer,
+    make_client: Callable[..., Both],
+    otel: Telemetry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.script("/down", [Reply(503)])
+    api = make_client(base_url=server.url, max_retries=1)
+    otel.instrument(api)
+    with (
+        caplog.at_level(logging.DEBUG, logger="axios_like"),
+        pytest.raises(axios_like.RetryError) as info,
+    ):
+        await api.get("/down?page=2", params={"api_key": "s3cret"})
+    shown = f"{server.url}/down?page=[redacted]&api_key=[redacted]"
+    ours = [r.getMessage() for r in caplog.records if r.name == "axios_like"]
+    assert len(ours) == 4
+    assert all(shown in line for line in ours)
+    assert shown in str(info.value)
+    assert {_attrs(s)["url.full"] for s in otel.spans()} == {shown}
+    assert "'params': {'api_key': '[redacted]'}" in repr(info.value.config)
+    assert "s3cret" not in " ".join(ours) + str(info.value) + repr(info.value.config)
+
+
+class Keeper:
+    """Keeps every verdict it is told."""
+
+    def __init__(self) -> None:
+        self.verdicts: list[Verdict] = []
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        return axios_like._control.SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        self.verdicts.append(verdict)
+
+
+async def test_one_retry_event_object_feeds_on_retry_and_the_controllers(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/flaky", [Reply(503), Reply(503), Reply(200)])
+    keeper = Keeper()
+    api = make_client(base_url=server.url)
+    api.client.controllers.add(keeper)
+    events: list[axios_like.RetryEvent] = []
+    await api.get("/flaky", on_retry=events.append)
+    told = [v.event for v in keeper.verdicts]
+    assert len(events) == 2
+    assert told[:2] == events
+    assert told[2] is None
+    assert all(a is b for a, b in zip(told, events, strict=False))
+    assert [v.delay for v in keeper.verdicts[:2]] == [e.delay for e in events]
