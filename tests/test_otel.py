@@ -360,7 +360,9 @@ def httpx_instrumented(otel: Telemetry) -> Iterator[None]:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     instrumentor = HTTPXClientInstrumentor()
-    instrumentor.instrument(tracer_provider=otel.tracer_provider)
+    instrumentor.instrument(
+        tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider
+    )
     try:
         yield
     finally:
@@ -389,6 +391,21 @@ async def test_httpx_instrumentation_does_not_count_attempts_twice(
     clients = otel.spans(SpanKind.CLIENT)
     seen = [s.headers["traceparent"] for s in server.requests_for("/flaky")]
     assert [t.split("-")[2] for t in seen] == [f"{c.context.span_id:016x}" for c in clients]
+    # nor measured twice: theirs has the raw call only (http.client.duration or, with the
+    # stable conventions opted in, http.client.request.duration), ours the two attempts
+    counts: dict[tuple[str, str], int] = {}
+    data = otel.reader.get_metrics_data()
+    assert data is not None
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name in ("http.client.request.duration", "http.client.duration"):
+                    total = sum(p.count for p in metric.data.data_points)
+                    counts[sm.scope.name, metric.name] = total
+    theirs = {k: v for k, v in counts.items() if k[0] != "axios_like"}
+    assert counts["axios_like", "http.client.request.duration"] == 2
+    assert len(theirs) == 1
+    assert set(theirs.values()) == {1}
 
 
 def test_import_axios_like_does_not_import_opentelemetry() -> None:
