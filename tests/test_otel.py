@@ -687,3 +687,16 @@ async def test_one_retry_event_object_feeds_on_retry_and_the_controllers(
     assert told[2] is None
     assert all(a is b for a, b in zip(told, events, strict=False))
     assert [v.delay for v in keeper.verdicts[:2]] == [e.delay for e in events]
+
+
+async def test_redact_headers_given_per_request_reaches_the_error_config(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/gone", [Reply(404)])
+    api = make_client(base_url=server.url)
+    with pytest.raises(axios_like.HTTPStatusError) as info:
+        await api.get("/gone", headers={"X-Tenant": "acme-secret"}, redact_headers={"x-tenant"})
+    assert server.requests_for("/gone")[0].headers["x-tenant"] == "acme-secret"
+    shown = repr(info.value.config) + repr(info.value) + str(info.value)
+    assert "acme-secret" not in shown
+    assert "'X-Tenant': '[redacted]'" in repr(info.value.config)
