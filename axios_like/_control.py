@@ -18,6 +18,8 @@ Rules of this module (and of every controller):
 2. Controllers hold state *shared between calls*, keyed by ``ticket.origin``.
    What belongs to one call lives in the call: ``ticket.call`` is a small
    per-call scratch space a controller may use (telemetry keeps its span there).
+   A value there with a ``close_call(error)`` method is closed by the shells when
+   the call ends by an exception that no final verdict told about (:func:`close_call`).
 3. Controllers answer; they do not decide. ``decide()`` and ``admitted()`` in
    ``_retry`` turn the answers into the call's next step, so "why was this
    retried (or not)?" is still answered in one file.
