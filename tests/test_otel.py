@@ -700,3 +700,15 @@ async def test_redact_headers_given_per_request_reaches_the_error_config(
     shown = repr(info.value.config) + repr(info.value) + str(info.value)
     assert "acme-secret" not in shown
     assert "'X-Tenant': '[redacted]'" in repr(info.value.config)
+
+
+@pytest.mark.parametrize(
+    "module", ["axios_like._redact", "axios_like._logs", "axios_like.instrumentation._payloads"]
+)
+def test_the_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0
