@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -26,9 +27,19 @@ from ._config import (
     attempt_copy,
     split_client_config,
 )
-from ._control import SEND, Admission, AttemptController, AttemptKind, Ticket, admit_all, record_all
+from ._control import (
+    SEND,
+    Admission,
+    AttemptController,
+    AttemptKind,
+    Ticket,
+    admit_all,
+    close_call,
+    record_all,
+)
 from ._instant import begin_wait
-from ._models import Replay, Response
+from ._logs import LOGGER, log_attempt, log_gave_up
+from ._models import Replay, Response, RetryEvent
 from ._outcomes import (
     DRAIN_LIMIT,
     checked_middleware_result,
@@ -179,7 +190,12 @@ class AsyncClient(AsyncVerbs):
     async def _next(self, call: Call, index: int, config: Any) -> Response:
         """Middleware ``index`` onwards, then the retry loop: the order of one call."""
         if index == len(call.middleware):
-            return await self._retry_loop(call, config)
+            try:
+                return await self._retry_loop(call, config)
+            except BaseException as exc:  # telemetry closes its spans; one WARNING on give-up
+                close_call(call.scratch, exc)
+                log_gave_up(exc)
+                raise
 
         async def call_next(given: Any) -> Response:
             return await self._next(call, index + 1, checked_config(given, config, "middleware"))
@@ -204,15 +220,22 @@ class AsyncClient(AsyncVerbs):
             outcome, cause = await self._attempt(call, cfg, state)
             now = time.monotonic()
             step = decide(state, outcome, now, cause=cause, now_wall=time.time())
+            if LOGGER.isEnabledFor(logging.DEBUG):
+                log_attempt(cfg, outcome, now - started)
+            event = None
+            if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
+                last_error = outcome if isinstance(outcome, BaseException) else cause
+                assert last_error is not None
+                event = retry_event(state, step.delay, step.reason, last_error, now)
             if asked is not None:
-                record_all(*asked, verdict(step, outcome, duration=now - started, cause=cause), now)
+                told = verdict(step, outcome, duration=now - started, cause=cause, event=event)
+                record_all(*asked, told, now)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             await self._discard(failed_response(outcome, cause))
             if isinstance(step, Retry):
-                last_error = outcome if isinstance(outcome, BaseException) else cause
-                assert last_error is not None
-                await self._wait(state, step, last_error, config)
+                assert event is not None
+                await self._wait(state, step.delay, event, config)
                 kind = AttemptKind.RETRY
             elif isinstance(step, Again):
                 config = with_meta(config, step.meta)
@@ -325,15 +348,14 @@ class AsyncClient(AsyncVerbs):
         return outcome, cause
 
     async def _wait(
-        self, state: RetryState, step: Retry, error: BaseException, config: Mapping[str, Any]
+        self, state: RetryState, delay: float, event: RetryEvent, config: Mapping[str, Any]
     ) -> None:
         hook = config["on_retry"]
-        event = retry_event(state, step.delay, step.reason, error, time.monotonic())
         if hook is not None:
             result = hook(event)
             if inspect.isawaitable(result):  # unasync: remove
                 await result  # unasync: remove
-        seconds = begin_wait(state, step.delay)
+        seconds = begin_wait(state, delay)
         if seconds > 0:
             await asyncio.sleep(seconds)
 

@@ -88,6 +88,7 @@ class RequestOptions(TypedDict, total=False):
     circuit_breaker: AttemptController | None
     max_content_length: int | None
     max_body_length: int | None
+    redact_headers: Collection[str]
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -151,17 +152,20 @@ class ConfigDict(dict[str, Any]):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: {_shown(k, v)}" for k, v in self.items()) + "}"
+        extra = self.get("redact_headers") or ()
+        return "{" + ", ".join(f"{k!r}: {_shown(k, v, extra)}" for k, v in self.items()) + "}"
 
 
-def _shown(key: str, value: object) -> str:
-    """How ``ConfigDict`` shows one value."""
+def _shown(key: str, value: object, extra: Collection[str] = ()) -> str:
+    """How ``ConfigDict`` shows one value (``extra``: the call's ``redact_headers``)."""
     if isinstance(value, httpx.Headers):  # .raw keeps the capitalisation it was given
         return repr(
-            redact_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in value.raw)
+            redact_headers(
+                ((k.decode("latin-1"), v.decode("latin-1")) for k, v in value.raw), extra
+            )
         )
     if key == "headers" and isinstance(value, Mapping):
-        return repr(redact_headers((str(k), str(v)) for k, v in value.items()))
+        return repr(redact_headers(((str(k), str(v)) for k, v in value.items()), extra))
     if key in ("url", "base_url") and isinstance(value, str | httpx.URL):
         return repr(redact_url(value))
     if key == "params" and isinstance(value, Mapping):
@@ -283,6 +287,14 @@ def _v_statuses(key: str, value: Any) -> Any:
     raise _fail(key, "a collection of HTTP status codes (ints 100-599)", value)
 
 
+def _v_header_names(key: str, value: Any) -> Any:
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
+        names = tuple(value)
+        if all(isinstance(n, str) and n and n.isprintable() and ":" not in n for n in names):
+            return frozenset(n.lower() for n in names)
+    raise _fail(key, "a collection of header names (strings), added to the built-in list", value)
+
+
 def _v_callable(key: str, value: Any) -> Any:
     if callable(value):
         return value
@@ -367,6 +379,7 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "circuit_breaker": _v_controller,
     "max_content_length": _v_byte_limit,
     "max_body_length": _v_byte_limit,
+    "redact_headers": _v_header_names,
 }
 
 #: Keys a request config may hold (after request interceptors too).

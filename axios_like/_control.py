@@ -18,6 +18,8 @@ Rules of this module (and of every controller):
 2. Controllers hold state *shared between calls*, keyed by ``ticket.origin``.
    What belongs to one call lives in the call: ``ticket.call`` is a small
    per-call scratch space a controller may use (telemetry keeps its span there).
+   A value there with a ``close_call(error)`` method is closed by the shells when
+   the call ends by an exception that no final verdict told about (:func:`close_call`).
 3. Controllers answer; they do not decide. ``decide()`` and ``admitted()`` in
    ``_retry`` turn the answers into the call's next step, so "why was this
    retried (or not)?" is still answered in one file.
@@ -36,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, runtime_chec
 
 if TYPE_CHECKING:
     import httpx
+
+    from ._models import RetryEvent
 
 __all__ = [
     "SEND",
@@ -192,6 +196,9 @@ class Verdict(NamedTuple):
     delay: float | None
     #: Seconds from the admission to the outcome (0 for a refused attempt).
     duration: float
+    #: ``Step.RETRY``: the very ``RetryEvent`` that ``on_retry`` and the INFO log get
+    #: next, so telemetry can never disagree with them; else ``None``.
+    event: RetryEvent | None = None
 
     @property
     def final(self) -> bool:
@@ -252,6 +259,21 @@ def admit_all(controllers: tuple[AttemptController, ...], ticket: Ticket, now: f
         ):
             answer = given
     return answer
+
+
+def close_call(scratch: MutableMapping[object, Any] | None, error: BaseException) -> None:
+    """The call ended by ``error`` (raised anywhere: an interceptor, ``on_retry``, a
+    cancellation, a refusal, a stop): close what controllers keep open in ``ticket.call``.
+
+    A controller that keeps something open per call (telemetry: its spans) stores an
+    object with a ``close_call(error)`` method in ``ticket.call``; it must be idempotent
+    (a call that ended with a final verdict is closed already).
+    """
+    if scratch:
+        for value in tuple(scratch.values()):
+            closer = getattr(value, "close_call", None)
+            if closer is not None:
+                closer(error)
 
 
 def record_all(

@@ -24,7 +24,7 @@ from ._exceptions import (
     from_httpx,
 )
 from ._models import Replay, Response, RetryEvent
-from ._redact import redact_url
+from ._redact import redact_url, shown_url
 from ._registries import Handler, describe
 from ._retry import RetryState
 
@@ -138,7 +138,7 @@ def retry_event(
         logger.info(
             "retrying %s %s: attempt %d failed (%s); waiting %.3fs",
             config.get("method", "?"),
-            redact_url(url),
+            shown_url(url, config.get("params")),
             state.attempt,
             reason,
             delay,

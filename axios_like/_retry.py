@@ -59,8 +59,8 @@ from ._exceptions import (
     RateLimitedError,
     RetryError,
 )
-from ._models import HistoryEntry, Replay, Response
-from ._redact import redact_url
+from ._models import HistoryEntry, Replay, Response, RetryEvent
+from ._redact import shown_url
 from ._strategies import RetryStrategy
 
 if TYPE_CHECKING:
@@ -654,11 +654,17 @@ def verdict(
     *,
     duration: float,
     cause: BaseException | None = None,
+    event: RetryEvent | None = None,
 ) -> Verdict:
-    """What the controllers are told about an attempt that was sent and decided."""
+    """What the controllers are told about an attempt that was sent and decided.
+
+    ``event`` is the ``RetryEvent`` of a ``Retry`` step (what ``on_retry`` gets next).
+    """
     if isinstance(outcome, Response):
         code = outcome.raw.status_code
-        return _entry(Verdict, (Step.DONE, Failure.NONE, code, None, "ok", None, None, duration))
+        return _entry(
+            Verdict, (Step.DONE, Failure.NONE, code, None, "ok", None, None, duration, None)
+        )
     error = outcome if isinstance(outcome, BaseException) else cause
     assert error is not None  # a Replay always answers an error
     status = _status(error)
@@ -667,7 +673,9 @@ def verdict(
     else:
         failure = Failure.TRANSIENT if is_transient(error, status) else Failure.CALLER
     if isinstance(step, Retry):
-        return Verdict(Step.RETRY, failure, status, error, step.reason, None, step.delay, duration)
+        return Verdict(
+            Step.RETRY, failure, status, error, step.reason, None, step.delay, duration, event
+        )
     if isinstance(step, Again):
         return Verdict(Step.REPLAY, failure, status, error, "replay", None, 0.0, duration)
     if isinstance(step, Stop):
@@ -699,7 +707,7 @@ def retry_error(
     """The ``RetryError`` for a call whose retries ``stop`` ended; its message says why."""
     config = getattr(error, "config", None)
     cfg = config or {}
-    url = redact_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))))
+    url = shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))
     if isinstance(error, HTTPStatusError):
         last = f"{error.status} {error.response.status_text}".rstrip()
     else:

@@ -7,6 +7,7 @@ close, sleep. Every decision is made by the core (``_request``, ``_outcomes``, `
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,9 +25,19 @@ from ._config import (
     attempt_copy,
     split_client_config,
 )
-from ._control import SEND, Admission, AttemptController, AttemptKind, Ticket, admit_all, record_all
+from ._control import (
+    SEND,
+    Admission,
+    AttemptController,
+    AttemptKind,
+    Ticket,
+    admit_all,
+    close_call,
+    record_all,
+)
 from ._instant import begin_wait
-from ._models import Replay, Response
+from ._logs import LOGGER, log_attempt, log_gave_up
+from ._models import Replay, Response, RetryEvent
 from ._outcomes import (
     DRAIN_LIMIT,
     checked_middleware_result,
@@ -175,7 +186,12 @@ class Client(Verbs):
     def _next(self, call: Call, index: int, config: Any) -> Response:
         """Middleware ``index`` onwards, then the retry loop: the order of one call."""
         if index == len(call.middleware):
-            return self._retry_loop(call, config)
+            try:
+                return self._retry_loop(call, config)
+            except BaseException as exc:  # telemetry closes its spans; one WARNING on give-up
+                close_call(call.scratch, exc)
+                log_gave_up(exc)
+                raise
 
         def call_next(given: Any) -> Response:
             return self._next(call, index + 1, checked_config(given, config, "middleware"))
@@ -200,15 +216,22 @@ class Client(Verbs):
             outcome, cause = self._attempt(call, cfg, state)
             now = time.monotonic()
             step = decide(state, outcome, now, cause=cause, now_wall=time.time())
+            if LOGGER.isEnabledFor(logging.DEBUG):
+                log_attempt(cfg, outcome, now - started)
+            event = None
+            if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
+                last_error = outcome if isinstance(outcome, BaseException) else cause
+                assert last_error is not None
+                event = retry_event(state, step.delay, step.reason, last_error, now)
             if asked is not None:
-                record_all(*asked, verdict(step, outcome, duration=now - started, cause=cause), now)
+                told = verdict(step, outcome, duration=now - started, cause=cause, event=event)
+                record_all(*asked, told, now)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             self._discard(failed_response(outcome, cause))
             if isinstance(step, Retry):
-                last_error = outcome if isinstance(outcome, BaseException) else cause
-                assert last_error is not None
-                self._wait(state, step, last_error, config)
+                assert event is not None
+                self._wait(state, step.delay, event, config)
                 kind = AttemptKind.RETRY
             elif isinstance(step, Again):
                 config = with_meta(config, step.meta)
@@ -317,13 +340,12 @@ class Client(Verbs):
         return outcome, cause
 
     def _wait(
-        self, state: RetryState, step: Retry, error: BaseException, config: Mapping[str, Any]
+        self, state: RetryState, delay: float, event: RetryEvent, config: Mapping[str, Any]
     ) -> None:
         hook = config["on_retry"]
-        event = retry_event(state, step.delay, step.reason, error, time.monotonic())
         if hook is not None:
             hook(event)
-        seconds = begin_wait(state, step.delay)
+        seconds = begin_wait(state, delay)
         if seconds > 0:
             time.sleep(seconds)
 
