@@ -166,19 +166,7 @@ def explain_wait(event: RetryEvent) -> str:
         why = f"Retry-After: {error.response.headers.get('retry-after')} (the server's wait)"
     else:
         strategy = config.get("retry_strategy")
-        if isinstance(strategy, ExponentialBackoff):
-            exp = strategy.multiplier ** min(event.attempt - 1, 64)
-            nominal = min(strategy.max_delay, strategy.base * exp)
-            jitter = event.delay - nominal
-            why = f"backoff {nominal:.2f}s" + (f" + jitter {jitter:.2f}s" if jitter > 5e-3 else "")
-        elif isinstance(strategy, FixedDelay):
-            why = "fixed delay"
-        elif isinstance(strategy, LinearBackoff):
-            why = f"linear backoff, retry {event.attempt}"
-        elif isinstance(strategy, DecorrelatedJitter):
-            why = "decorrelated jitter"
-        else:
-            why = type(strategy).__name__
+        why = strategy.explain(event.attempt, event.delay) if strategy else "no strategy"
     method = str(config.get("method", "")).upper()
     if method and method not in IDEMPOTENT_METHODS and _has_idempotency_key(config):
         why += f", {method} with Idempotency-Key"

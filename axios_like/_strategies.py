@@ -115,6 +115,13 @@ class RetryStrategy:
         """The engine's entry point; override to use per-call facts from ``state``."""
         return self.get_delay(state.attempt)
 
+    def explain(self, attempt: int, delay: float) -> str:
+        """Why retry ``attempt`` waits ``delay`` seconds, in words (the CLI prints it).
+
+        Override it to explain your own strategy; the default names the class.
+        """
+        return type(self).__name__
+
     def __repr__(self) -> str:
         params = ", ".join(
             f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "rng"
@@ -135,6 +142,9 @@ class FixedDelay(RetryStrategy):
     def get_delay(self, attempt: int) -> float:
         return self.delay
 
+    def explain(self, attempt: int, delay: float) -> str:
+        return "fixed delay"
+
 
 class LinearBackoff(RetryStrategy):
     """Waits of ``base + increment * (attempt - 1)``, capped at ``max_delay``.
@@ -153,6 +163,9 @@ class LinearBackoff(RetryStrategy):
     def get_delay(self, attempt: int) -> float:
         step = min(attempt, _MAX_STEP) - 1
         return min(self.max_delay, self.base + self.increment * step)
+
+    def explain(self, attempt: int, delay: float) -> str:
+        return f"linear backoff, retry {attempt}"
 
 
 class ExponentialBackoff(RetryStrategy):
@@ -203,14 +216,27 @@ class ExponentialBackoff(RetryStrategy):
         else:
             self._max_exp = 1 if self.multiplier > 1.0 else _MAX_STEP
 
-    def get_delay(self, attempt: int) -> float:
+    def _capped(self, attempt: int) -> float:
+        """The wait before jitter: ``base * multiplier ** (attempt - 1)``, at most ``max_delay``."""
         exp = attempt - 1 if attempt <= self._max_exp else self._max_exp
         try:
             delay = self.base * self.multiplier**exp
         except OverflowError:  # multiplier**exp beyond float range: long past the cap
-            delay = self.max_delay
-        if delay > self.max_delay:
-            delay = self.max_delay
+            return self.max_delay
+        return self.max_delay if delay > self.max_delay else delay
+
+    def explain(self, attempt: int, delay: float) -> str:
+        """The capped backoff and the jitter drawn on top of it.
+
+        >>> ExponentialBackoff(base=0.2, jitter=0.5).explain(2, 0.5)
+        'backoff 0.40s + jitter 0.10s'
+        """
+        nominal = self._capped(attempt)
+        jitter = delay - nominal
+        return f"backoff {nominal:.2f}s" + (f" + jitter {jitter:.2f}s" if jitter > 5e-3 else "")
+
+    def get_delay(self, attempt: int) -> float:
+        delay = self._capped(attempt)
         if self.jitter:
             # == rng.uniform(0, jitter * delay), bit for bit, without its call overhead
             delay += self.jitter * delay * self.rng.random()
@@ -246,6 +272,9 @@ class DecorrelatedJitter(RetryStrategy):
     def get_delay(self, attempt: int) -> float:
         """Without per-call facts every retry is drawn as the first one."""
         return self.next_delay(None)
+
+    def explain(self, attempt: int, delay: float) -> str:
+        return "decorrelated jitter"
 
     def delay_for(self, state: RetryFacts) -> float:
         return self.next_delay(state.previous_delay)
