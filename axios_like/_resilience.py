@@ -318,7 +318,7 @@ class RetryBudget:
             ring.advance(now, self._width)
             self._refill(state, now)
             credit = max(0, int(self._ratio * ring.a_sum) - ring.b_sum)
-            return credit + int(state.tokens)
+            return credit + max(0, int(state.tokens))
 
 
 # ---------------------------------------------------------------- the circuit breaker
