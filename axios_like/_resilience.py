@@ -143,13 +143,15 @@ class _Ring:
 class _Budget:
     """One origin's budget: first attempts (``ring.a``), retries (``ring.b``), the reserve."""
 
-    __slots__ = ("healthy", "refilled_at", "ring", "tokens")
+    __slots__ = ("healthy", "lone", "refilled_at", "ring", "tokens")
 
     def __init__(self, now: float, width: float, tokens: float) -> None:
         self.ring = _Ring(now, width)
         self.tokens = tokens
         self.refilled_at = now
         self.healthy = True
+        #: The token of the one lone call that may borrow past the reserve, if any.
+        self.lone: object | None = None
 
 
 class RetryBudget:
@@ -168,7 +170,8 @@ class RetryBudget:
     - A *lone call*, one whose retry found the reserve full (an idle, healthy
       client), keeps all of its ``max_retries``: past the reserve it borrows
       from the refill to come (the reserve goes below zero, and is not full
-      again, so no other call is lone, until it is paid back).
+      again, so no other call is lone, until it is paid back). At most one
+      call borrows at a time: a newer lone call takes over.
     - A refused retry stops the call with ``RetryError(reason="retry_budget")``.
 
     So a quiet, healthy client is never starved (one failing call gets all of
@@ -256,14 +259,15 @@ class RetryBudget:
                 ring.a[ring.head % _BUCKETS] += 1
                 ring.a_sum += 1
                 return SEND
-            from_reserve = lone = False
+            from_reserve, lone = False, None
             if ring.b_sum + 1 > self._ratio * ring.a_sum:
                 self._refill(state, now)
                 before = ticket.call.get(self)
-                if before is not None and before[3]:
-                    lone = True  # a lone call keeps its retries: it borrows from the refill
+                if before is not None and before[3] is not None and before[3] is state.lone:
+                    lone = before[3]  # the lone call keeps its retries: it borrows
                 elif state.tokens >= 1.0:
-                    lone = state.tokens >= self._reserve  # the reserve was full: an idle client
+                    if state.tokens >= self._reserve:  # the reserve was full: an idle client
+                        lone = state.lone = object()  # at most one call borrows at a time
                 else:
                     return _BUDGET_REFUSAL
                 state.tokens -= 1.0
@@ -297,7 +301,7 @@ class RetryBudget:
         with self._lock:
             state = self._states[origin]
             ring = state.ring
-            if ring.head - head < _BUCKETS and ring.b[head % _BUCKETS] > 0:
+            if ring.head - head < _BUCKETS:  # the bucket charged is still in the window
                 ring.b[head % _BUCKETS] -= 1
                 ring.b_sum -= 1
             if from_reserve:
