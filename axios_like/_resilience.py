@@ -337,7 +337,9 @@ class RetryBudget:
         if now is None:
             now = (self._clock or time.monotonic)()
         with self._lock:
-            state = self._state(key, now)
+            state = self._states.get(key)
+            if state is None:
+                return int(self._reserve)  # never seen: the full reserve (and no state made)
             ring = state.ring
             index = int(now // self._width)
             if index > ring.head:
