@@ -467,7 +467,8 @@ class CircuitBreaker:
             if now < state.until:
                 return Refuse(_CIRCUIT_OPEN, state.until - now)
             if state.probe is not None and now < state.probe_until:
-                return Refuse(_CIRCUIT_OPEN, state.probe_until - now)
+                # The probe's answer is due: a guess of break_for, not the lost-probe timeout.
+                return Refuse(_CIRCUIT_OPEN, min(self._break_for, state.probe_until - now))
             mark = (ticket.origin, ticket.attempt)  # a fresh tuple: its identity is the probe's
             state.probe = mark
             state.probe_until = now + self._probe_timeout
