@@ -44,6 +44,7 @@ from ._exceptions import (
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
 from ._registries import InterceptorManager, Interceptors
+from ._resilience import CircuitBreaker, RetryBudget
 from ._retry import is_retryable
 from ._strategies import (
     DecorrelatedJitter,
@@ -65,6 +66,7 @@ __all__ = [
     "AxiosLikeError",
     "BodyNotReplayableError",
     "BodyTooLargeError",
+    "CircuitBreaker",
     "CircuitOpenError",
     "Client",
     "ClientConfig",
@@ -95,6 +97,7 @@ __all__ = [
     "RequestConfig",
     "RequestOptions",
     "Response",
+    "RetryBudget",
     "RetryError",
     "RetryEvent",
     "RetryFacts",

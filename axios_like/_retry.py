@@ -633,9 +633,11 @@ def admitted(
         return 0.0
     if last_error is None:
         return Raise(_refusal_error(refusal, origin, config))
-    last = state.history[-1] if state.history else None
-    if last is not None and last.delay is not None:  # the wait that led here was in vain
-        state.history[-1] = last._replace(delay=None)
+    # The call failed before (``last_error``), so its history has that attempt: the
+    # wait that led here was in vain, and the entry says why no retry followed.
+    last = state.history[-1]
+    refused_why = f"{last.reason}; retry refused: {refusal.reason}"
+    state.history[-1] = last._replace(delay=None, reason=refused_why)
     return Stop(retry_error(state, last_error, refusal.reason, refusal.retry_after))
 
 

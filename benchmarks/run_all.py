@@ -20,6 +20,7 @@ SCRIPTS = (
     "bench_retry_path.py",
     "bench_decision_peers.py",
     "bench_decide.py",
+    "bench_resilience.py",
     "bench_memory.py",
 )
 
