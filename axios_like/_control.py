@@ -243,7 +243,8 @@ def compose(
     config: Mapping[str, Any], extra: tuple[AttemptController, ...] = ()
 ) -> tuple[AttemptController, ...]:
     """The controllers of one attempt, in the documented order (rule 4)."""
-    found = tuple(c for c in (config.get(key) for key in CONTROLLER_KEYS) if c is not None)
+    get = config.get
+    found = tuple([c for key in CONTROLLER_KEYS if (c := get(key)) is not None])
     return found + extra if extra else found
 
 

@@ -37,7 +37,7 @@ from ._redact import redact_url
 from ._registries import Interceptors
 from ._retry import RetryState
 from ._routes import Routes
-from ._urls import origin_of, parsed_url, resolved_url
+from ._urls import origin_for, parsed_url, resolved_url
 
 __all__ = [
     "Call",
@@ -123,7 +123,7 @@ class Call:
         if not controllers:
             return None
         try:
-            origin = origin_of(resolved_url(cfg))
+            origin = origin_for(cfg)
         except (InvalidURLError, httpx.InvalidURL):
             return None
         if self.scratch is None:

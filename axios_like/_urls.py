@@ -21,7 +21,7 @@ from ._exceptions import (
 )
 from ._redact import redact_url
 
-__all__ = ["origin_of", "parsed_url", "resolved_url"]
+__all__ = ["origin_for", "origin_of", "parsed_url", "resolved_url"]
 
 
 def resolved_url(cfg: Mapping[str, Any]) -> httpx.URL:
@@ -39,8 +39,9 @@ def resolved_url(cfg: Mapping[str, Any]) -> httpx.URL:
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
-#: Origins by parsed URL (URLs are immutable and hashable); bounded like ``_URLS``.
-_ORIGINS: dict[httpx.URL, Origin] = {}
+#: Origins by URL text up to its query (the origin ignores path and query), for
+#: texts without credentials; bounded like ``_URLS``.
+_ORIGINS: dict[str, Origin] = {}
 
 
 def origin_of(url: httpx.URL) -> Origin:
@@ -49,13 +50,23 @@ def origin_of(url: httpx.URL) -> Origin:
     >>> origin_of(httpx.URL("https://api.example.com/x?q=1"))
     Origin(scheme='https', host='api.example.com', port=443)
     """
-    origin = _ORIGINS.get(url)
+    scheme = url.scheme
+    return Origin(scheme, url.host, url.port or _DEFAULT_PORTS.get(scheme, 0))
+
+
+def origin_for(cfg: Mapping[str, Any]) -> Origin:
+    """The origin of an attempt's URL, from its text when seen before (one dict lookup).
+
+    Raises as :func:`resolved_url` does for a URL that does not resolve.
+    """
+    key = join_url(cfg.get("base_url"), cfg["url"]).partition("?")[0]
+    origin = _ORIGINS.get(key)
     if origin is None:
-        scheme = url.scheme
-        origin = Origin(scheme, url.host, url.port or _DEFAULT_PORTS.get(scheme, 0))
-        if len(_ORIGINS) >= _URLS_MAX:
-            _ORIGINS.clear()
-        _ORIGINS[url] = origin
+        origin = origin_of(resolved_url(cfg))
+        if "@" not in key:  # never keep a URL with credentials in a process-wide table
+            if len(_ORIGINS) >= _URLS_MAX:
+                _ORIGINS.clear()
+            _ORIGINS[key] = origin
     return origin
 
 
