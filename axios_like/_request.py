@@ -255,28 +255,9 @@ def build_request(
     if cfg["params"]:
         kwargs["params"] = cfg["params"]
     get = cfg.get
-    data, json, content, form, files = (
-        get("data"),
-        get("json"),
-        get("content"),
-        get("form"),
-        get("files"),
-    )
-    # Most requests have no body: the checks below run only when one is given.
-    upload = None
-    if data is not None or json is not None or content is not None or form is not None:
-        check_body(cfg)
-        if data is not None:
-            kwargs["json" if isinstance(data, dict | list) else "content"] = data
-        for theirs, value in (("json", json), ("content", content), ("data", form)):
-            if value is not None:
-                kwargs[theirs] = value
-        upload = file_body(kwargs["content"]) if "content" in kwargs else None
-        if upload is not None:
-            del kwargs["content"]
-    if files is not None:
-        check_body(cfg)
-        kwargs["files"] = files
+    # Most requests have no body: the checks run only when one is given.
+    has_body = get("data") is not None or get("json") is not None or get("content") is not None
+    upload = _body_kwargs(cfg, kwargs) if has_body or get("form") or get("files") else None
     request = http.build_request(cfg["method"], resolved_url(cfg), **kwargs)
     if upload is not None:
         _attach(request, upload)
@@ -284,6 +265,26 @@ def build_request(
     if limit is not None:
         check_body_length(request, limit, cfg)
     return request
+
+
+def _body_kwargs(cfg: Mapping[str, Any], kwargs: dict[str, Any]) -> FileUpload | None:
+    """Put the body into httpx's keywords; a file body comes back to be attached."""
+    check_body(cfg)
+    get = cfg.get
+    data = get("data")
+    if data is not None:
+        kwargs["json" if isinstance(data, dict | list) else "content"] = data
+    for theirs, key in (("json", "json"), ("content", "content"), ("data", "form")):
+        value = get(key)
+        if value is not None:
+            kwargs[theirs] = value
+    files = get("files")
+    if files is not None:
+        kwargs["files"] = files
+    upload = file_body(kwargs["content"]) if "content" in kwargs else None
+    if upload is not None:
+        del kwargs["content"]
+    return upload
 
 
 def _attach(request: httpx.Request, upload: FileUpload) -> None:
