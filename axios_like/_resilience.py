@@ -297,17 +297,17 @@ class RetryBudget:
                 ring.b_sum += 1
                 ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
                 return SEND
-            from_reserve, lone = False, None
+            before = ticket.call.get(self)
+            # The lone call (if this is it) stays lone whatever paid for its last retry.
+            lone = before[3] if before is not None and before[3] is state.lone else None
+            from_reserve = False
             if ring.b_sum + 1 > self._ratio * ring.a_sum:
                 self._refill(state, now)
-                before = ticket.call.get(self)
-                if before is not None and before[3] is not None and before[3] is state.lone:
-                    lone = before[3]  # the lone call keeps its retries: it borrows
-                elif state.tokens >= 1.0:
+                if lone is None:  # the lone call keeps its retries (it borrows); others:
+                    if state.tokens < 1.0:
+                        return _BUDGET_REFUSAL
                     if state.tokens >= self._reserve:  # the reserve was full: an idle client
                         lone = state.lone = object()  # at most one call borrows at a time
-                else:
-                    return _BUDGET_REFUSAL
                 state.tokens -= 1.0
                 from_reserve = True
             ring.b[ring.slot] += 1

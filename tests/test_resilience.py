@@ -183,6 +183,22 @@ def test_only_one_call_borrows_at_a_time() -> None:
     assert budget.admit(ticket(RETRY, 3, a), 4.0) == Refuse(StopReason.RETRY_BUDGET)
 
 
+def test_a_lone_call_stays_lone_when_the_ratio_pays_for_one_of_its_retries() -> None:
+    budget = RetryBudget(ratio=0.5, window=10.0, min_retries=1)
+    call: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, call), 0.0)
+    assert budget.admit(ticket(RETRY, 2, call), 0.0) is SEND  # the reserve, full: lone
+    budget.admit(ticket(FIRST), 0.0)
+    budget.admit(ticket(FIRST), 0.0)
+    budget.admit(ticket(FIRST), 0.0)  # 4 first attempts: credit for 2 retries
+    assert budget.admit(ticket(RETRY, 3, call), 0.0) is SEND  # the ratio pays
+    for attempt in range(4, 8):
+        assert budget.admit(ticket(RETRY, attempt, call), 0.0) is SEND  # borrowing
+    other: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, other), 0.0)
+    assert budget.admit(ticket(RETRY, 2, other), 0.0) == Refuse(StopReason.RETRY_BUDGET)
+
+
 def test_a_retry_a_later_controller_refused_is_given_back() -> None:
     budget = RetryBudget(ratio=0.5, window=10.0, min_retries=1)
     for _ in range(2):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .._pipeline import INSTANT
+from .._instant import INSTANT
 from .server import FlakyServer, Reply, Seen
 
 __all__ = ["FlakyServer", "Reply", "Seen", "instant_retries"]
