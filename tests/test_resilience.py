@@ -331,7 +331,7 @@ def test_one_probe_when_half_open_then_success_closes() -> None:
     trip(breaker, 0.0, 2)
     probe = ticket(FIRST, 1, {})
     assert breaker.admit(probe, 5.0) is SEND
-    assert breaker.admit(ticket(), 5.0) == Refuse(StopReason.CIRCUIT_OPEN, 30.0)  # in flight
+    assert breaker.admit(ticket(), 5.0) == Refuse(StopReason.CIRCUIT_OPEN, 5.0)  # in flight
     assert breaker.state(SVC, 5.0) == "half_open"
     breaker.record(probe, verdict(OK), 5.5)
     assert breaker.state(SVC, 5.5) == "closed"
@@ -391,7 +391,10 @@ def test_a_lost_probe_is_released_after_probe_timeout() -> None:
     short = CircuitBreaker(min_calls=1, break_for=1.0, probe_timeout=2.0)
     trip(short, 0.0, 1)
     assert short.admit(ticket(FIRST, 1, {}), 1.0) is SEND
-    assert short.admit(ticket(), 2.9) != SEND
+    assert short.admit(ticket(), 1.5) == Refuse(StopReason.CIRCUIT_OPEN, 1.0)  # break_for
+    late = short.admit(ticket(), 2.9)
+    assert isinstance(late, Refuse)
+    assert late.retry_after == pytest.approx(0.1)  # the lost-probe timeout is sooner
     assert short.admit(ticket(FIRST, 1, {}), 3.0) is SEND
 
 
