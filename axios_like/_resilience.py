@@ -293,14 +293,28 @@ class RetryBudget:
                 if lease is not None:
                     lease.firsts += 1
                 return SEND
-            if lease is not None and lease.live:  # fleet mode: spend the lease, nothing else
-                if lease.tokens < 1.0:
-                    return _BUDGET_REFUSAL
-                lease.tokens -= 1.0
+            if lease is not None and lease.live:  # fleet mode: spend the lease
+                if lease.tokens >= 1.0:
+                    lease.tokens -= 1.0
+                    lease.retries += 1
+                    ring.b[ring.slot] += 1
+                    ring.b_sum += 1
+                    ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+                    return SEND
+                # The lease is spent: only a lone call (this process's reserve is full: it
+                # was idle) borrows from the local reserve, so a quiet client is not starved.
+                before = ticket.call.get(self)
+                lone = before[3] if before is not None and before[3] is state.lone else None
+                self._refill(state, now)
+                if lone is None:
+                    if state.tokens < self._reserve or state.tokens < 1.0:
+                        return _BUDGET_REFUSAL
+                    lone = state.lone = object()
+                state.tokens -= 1.0
                 lease.retries += 1
                 ring.b[ring.slot] += 1
                 ring.b_sum += 1
-                ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+                ticket.call[self] = (ticket.attempt, ring.head, True, lone, lease, False)
                 return SEND
             before = ticket.call.get(self)
             # The lone call (if this is it) stays lone whatever paid for its last retry.

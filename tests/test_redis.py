@@ -532,3 +532,37 @@ def test_the_budget_is_local_while_redis_is_down_and_fleet_again_after(
             client.close()
         # the new Redis learned what was done meanwhile, fallback included
         assert sum(int(v) for k, v in counts.items() if k.startswith(b"f")) >= 2
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    # 6 processes share the fleet's reserve of 3 retries: the leases are 1, 1, 1, 0, 0, 0
+    server.script("/warm", [Reply(200)])
+    server.script("/seed", [Reply(503), Reply(503), Reply(503), Reply(200)])
+    states = [
+        RedisState(redis_server.url, namespace="lone", sync_interval=INTERVAL) for _ in range(6)
+    ]
+    apis = [
+        _make(
+            is_async,
+            base_url=server.url,
+            max_retries=3,
+            retry_budget=axios_like.RetryBudget(ratio=0.1, min_retries=3, shared=s),
+        )
+        for s in states
+    ]
+    try:
+        for api in apis:
+            assert (await _call(api, "/warm")).status == 200
+        _wait(lambda: all(s.live for s in states), 2.0)
+        with instant_retries():
+            response = await _call(apis[-1], "/seed")
+        assert response.status == 200
+        assert response.attempts == 4
+    finally:
+        for api in apis:
+            await _close(api)
+        for state in states:
+            state.close()
