@@ -38,7 +38,9 @@ def main() -> None:
                 at[0] = at[1]
 
     def budget(shared: RedisState) -> axios_like.RetryBudget:
-        return axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3, shared=shared)
+        # NAMESPACE "local": the same run with per-client budgets, for comparison
+        fleet = None if namespace == "local" else shared
+        return axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3, shared=fleet)
 
     with RedisState(redis_url, namespace=namespace, sync_interval=interval) as shared:
         config = {"base_url": server_url, "max_retries": 3, "timeout": 5.0}

@@ -566,3 +566,19 @@ async def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries(
             await _close(api)
         for state in states:
             state.close()
+
+
+def test_the_docs_fleet_mode_example_runs(redis_server: RedisServer, server: FlakyServer) -> None:
+    from tests.test_docs_examples import extract_blocks
+
+    page = (ROOT / "docs" / "resilience.md").read_text()
+    (block,) = [b for b in extract_blocks(page) if "RedisState(" in b.code]
+    assert not block.run  # the docs page cannot start Redis: this test runs the block
+    code = block.code.replace("redis://localhost:6379/0", redis_server.url)
+    assert code != block.code
+    namespace: dict[str, Any] = {"API_URL": server.url}
+    exec(compile(code, "docs/resilience.md", "exec"), namespace)
+    assert not namespace["shared"].live  # closed by its with block: local again
+    assert namespace["shared"]._thread is not None
+    assert not namespace["shared"]._thread.is_alive()
+    assert server.count("/health") == 1
