@@ -50,6 +50,7 @@ from ._control import (
     Verdict,
 )
 from ._exceptions import ConfigError
+from ._fleet import BreakerView, Lease, SharedState
 
 __all__ = ["BreakerState", "CircuitBreaker", "RetryBudget"]
 
@@ -107,12 +108,14 @@ def _count(owner: str, name: str, value: object, *, low: int) -> int:
     return value
 
 
-def _no_shared(owner: str, shared: object) -> None:
-    if shared is not None:
+def _shared(owner: str, shared: object) -> SharedState | None:
+    """``shared`` checked: None (local) or a fleet state such as ``axios_like.redis.RedisState``."""
+    if shared is not None and not isinstance(shared, SharedState):
         raise TypeError(
-            f"{owner}(shared=...) takes None for now: fleet mode (one state for many "
-            f"processes, through Redis) is not available yet; got {shared!r}"
+            f"{owner}(shared=...) takes None or a fleet mode state such as "
+            f"axios_like.redis.RedisState; got {shared!r}"
         )
+    return shared
 
 
 class _Ring:
@@ -162,7 +165,7 @@ class _Ring:
 class _Budget:
     """One origin's budget: first attempts (``ring.a``), retries (``ring.b``), the reserve."""
 
-    __slots__ = ("healthy", "lone", "refilled_at", "ring", "tokens")
+    __slots__ = ("healthy", "lease", "lone", "refilled_at", "ring", "tokens")
 
     def __init__(self, now: float, width: float, tokens: float) -> None:
         self.ring = _Ring(now, width)
@@ -171,6 +174,8 @@ class _Budget:
         self.healthy = True
         #: The token of the one lone call that may borrow past the reserve, if any.
         self.lone: object | None = None
+        #: Fleet mode: this origin's lease of the fleet's retries (``None``: local).
+        self.lease: Lease | None = None
 
 
 class RetryBudget:
@@ -211,14 +216,14 @@ class RetryBudget:
         window: float = 10.0,
         min_retries: int = 3,
         *,
-        shared: None = None,
+        shared: SharedState | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         owner = "RetryBudget"
         self._ratio = _number(owner, "ratio", ratio, low=0.0, high=1.0)
         self._window = _positive(owner, "window", window)
         self._reserve = float(_count(owner, "min_retries", min_retries, low=0))
-        _no_shared(owner, shared)
+        self._shared = _shared(owner, shared)
         if clock is not None and not callable(clock):
             raise TypeError(f"RetryBudget(clock=...) must be a callable; got {clock!r}")
         self._clock = clock
@@ -253,6 +258,10 @@ class RetryBudget:
         state = self._states.get(origin)
         if state is None:
             state = self._states[origin] = _Budget(now, self._width, self._reserve)
+            if self._shared is not None:  # registers the lease: no I/O
+                state.lease = self._shared.budget_lease(
+                    origin, self._lock, self._ratio, self._window, self._reserve
+                )
         return state
 
     def _refill(self, state: _Budget, now: float) -> None:
@@ -277,9 +286,35 @@ class RetryBudget:
             ring = state.ring
             if index > ring.head:
                 ring.advance(index)
+            lease = state.lease
             if kind is _FIRST:
                 ring.a[ring.slot] += 1
                 ring.a_sum += 1
+                if lease is not None:
+                    lease.firsts += 1
+                return SEND
+            if lease is not None and lease.live:  # fleet mode: spend the lease
+                if lease.tokens >= 1.0:
+                    lease.tokens -= 1.0
+                    lease.retries += 1
+                    ring.b[ring.slot] += 1
+                    ring.b_sum += 1
+                    ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+                    return SEND
+                # The lease is spent: only a lone call (this process's reserve is full: it
+                # was idle) borrows from the local reserve, so a quiet client is not starved.
+                before = ticket.call.get(self)
+                lone = before[3] if before is not None and before[3] is state.lone else None
+                self._refill(state, now)
+                if lone is None:
+                    if state.tokens < self._reserve or state.tokens < 1.0:
+                        return _BUDGET_REFUSAL
+                    lone = state.lone = object()
+                state.tokens -= 1.0
+                lease.retries += 1
+                ring.b[ring.slot] += 1
+                ring.b_sum += 1
+                ticket.call[self] = (ticket.attempt, ring.head, True, lone, lease, False)
                 return SEND
             before = ticket.call.get(self)
             # The lone call (if this is it) stays lone whatever paid for its last retry.
@@ -296,7 +331,9 @@ class RetryBudget:
                 from_reserve = True
             ring.b[ring.slot] += 1
             ring.b_sum += 1
-            charged = (ticket.attempt, ring.head, from_reserve, lone)
+            if lease is not None:
+                lease.retries += 1  # reported to the fleet when it answers again
+            charged = (ticket.attempt, ring.head, from_reserve, lone, lease, False)
         ticket.call[self] = charged
         return SEND
 
@@ -306,7 +343,7 @@ class RetryBudget:
         if verdict.step is _REFUSED:
             charged = ticket.call.pop(self, None)
             if charged is not None and charged[0] == ticket.attempt:
-                self._refund(ticket.origin, charged[1], charged[2])
+                self._refund(ticket.origin, charged[1], charged[2], charged[4], charged[5])
             return
         if failure is _LOCAL:
             return
@@ -322,8 +359,14 @@ class RetryBudget:
                 self._refill(state, now)  # what was earned at the old rate
                 state.healthy = healthy
 
-    def _refund(self, origin: Origin, head: int, from_reserve: bool) -> None:
+    def _refund(
+        self, origin: Origin, head: int, from_reserve: bool, lease: Lease | None, leased: bool
+    ) -> None:
         with self._lock:
+            if lease is not None:
+                lease.retries -= 1
+                if leased:
+                    lease.tokens += 1.0
             state = self._states[origin]
             ring = state.ring
             if ring.head - head < _BUCKETS:  # the bucket charged is still in the window
@@ -345,6 +388,8 @@ class RetryBudget:
             state = self._states.get(key)
             if state is None:
                 return int(self._reserve)  # never seen: the full reserve (and no state made)
+            if state.lease is not None and state.lease.live:
+                return max(0, int(state.lease.tokens))  # fleet mode: what the lease holds
             ring = state.ring
             index = int(now // self._width)
             if index > ring.head:
@@ -360,7 +405,7 @@ class RetryBudget:
 class _Breaker:
     """One origin's breaker: attempts (``ring.a``), transient failures (``ring.b``), the break."""
 
-    __slots__ = ("base", "is_open", "probe", "probe_until", "ring", "until")
+    __slots__ = ("base", "is_open", "probe", "probe_until", "ring", "until", "view")
 
     def __init__(self, now: float, width: float, base: float) -> None:
         self.ring = _Ring(now, width)
@@ -373,6 +418,8 @@ class _Breaker:
         self.probe: tuple[Origin, int] | None = None
         #: When a probe in flight is taken for lost (its call was cancelled).
         self.probe_until = 0.0
+        #: Fleet mode: this origin's view of the fleet's breaker (``None``: local).
+        self.view: BreakerView | None = None
 
 
 class CircuitBreaker:
@@ -411,7 +458,7 @@ class CircuitBreaker:
         max_break_for: float = 60.0,
         *,
         rng: random.Random | None = None,
-        shared: None = None,
+        shared: SharedState | None = None,
         clock: Callable[[], float] | None = None,
         probe_timeout: float | None = None,
     ) -> None:
@@ -437,7 +484,7 @@ class CircuitBreaker:
             if probe_timeout is None
             else _positive(owner, "probe_timeout", probe_timeout)
         )
-        _no_shared(owner, shared)
+        self._shared = _shared(owner, shared)
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(f"CircuitBreaker(rng=...) must be a random.Random; got {rng!r}")
         if clock is not None and not callable(clock):
@@ -474,6 +521,12 @@ class CircuitBreaker:
             if state.probe is not None and now < state.probe_until:
                 # The probe's answer is due: a guess of break_for, not the lost-probe timeout.
                 return Refuse(_CIRCUIT_OPEN, min(self._break_for, state.probe_until - now))
+            view = state.view
+            if view is not None and view.live:  # fleet mode: probe only with the fleet's probe
+                if not view.probe_held:
+                    view.wants_probe = True  # the sync asks for it (SET NX PX), off this path
+                    return Refuse(_CIRCUIT_OPEN, self._shared.sync_interval if self._shared else 0)
+                view.probing = True
             mark = (ticket.origin, ticket.attempt)  # a fresh tuple: its identity is the probe's
             state.probe = mark
             state.probe_until = now + self._probe_timeout
@@ -493,6 +546,10 @@ class CircuitBreaker:
             state = self._states.get(ticket.origin)
             if state is None:
                 state = self._states[ticket.origin] = _Breaker(now, self._width, self._break_for)
+                if self._shared is not None:  # registers the view: no I/O
+                    state.view = self._shared.breaker_view(
+                        ticket.origin, self._lock, self._apply_fleet, self._max_break_for
+                    )
             if mark is not None and mark is state.probe:
                 self._settle(state, verdict, now)
             elif state.is_open or failure is _LOCAL or failure is _CALLER:
@@ -512,21 +569,49 @@ class CircuitBreaker:
                         state.base = self._break_for
                         state.until = now + self._break_for
                         state.probe = None
+                        if state.view is not None:
+                            state.view.publish("open", self._break_for)
 
     def _settle(self, state: _Breaker, verdict: Verdict, now: float) -> None:
         """The probe's outcome: close, open again for longer, or free the slot (held lock)."""
         state.probe = None
         failure = verdict.failure
+        view = state.view
         if verdict.step is _REFUSED or failure is _LOCAL:
+            if view is not None:
+                view.probing = False  # the sync gives the fleet probe back unless wanted
             return  # never reached the server: the next caller probes
         if failure is _TRANSIENT:
             state.base = min(self._max_break_for, state.base * 2.0)
             jittered = state.base * self._rng.uniform(0.9, 1.1)
             state.until = now + min(self._max_break_for, jittered)
+            if view is not None:
+                view.publish("open", state.until - now)
             return
+        if view is not None:
+            view.publish("close", 0.0)
         state.is_open = False
         state.base = self._break_for
         state.ring.clear(int(now // self._width))
+
+    def _apply_fleet(self, origin: Origin, open_for: float, tripped: bool, changes: int) -> None:
+        """The sync's news of the fleet breaker: open for ``open_for`` s, half-open, or closed."""
+        now = (self._clock or time.monotonic)()
+        with self._lock:
+            state = self._states.get(origin)
+            if state is None or state.view is None or state.view.changes != changes:
+                return  # opened or closed here since the sync started: the next sync publishes it
+            if open_for > 0:
+                state.is_open = True
+                state.until = now + open_for
+            elif tripped:  # half-open fleet-wide: the probe goes through the fleet's probe key
+                if not state.is_open or state.until > now:
+                    state.is_open = True
+                    state.until = now
+            elif state.is_open and state.probe is None:  # another process's probe closed it
+                state.is_open = False
+                state.base = self._break_for
+                state.ring.clear(int(now // self._width))
 
     def state(self, origin: Origin | str | httpx.URL, now: float | None = None) -> BreakerState:
         """``"closed"``, ``"open"`` or ``"half_open"`` for ``origin`` (an ``Origin`` or a URL).

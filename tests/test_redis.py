@@ -1,0 +1,585 @@
+"""Fleet mode (SPEC section 5): RedisState against a real redis-server on 127.0.0.1.
+
+The tests start their own ``redis-server`` on a free port (no persistence) and stop
+it; they skip only when the binary is missing (``.ci/run`` installs it). Syncs run
+every 0.05 s so every wait here is short and bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import axios_like
+from axios_like.testing import instant_retries
+from axios_like.testing.server import FlakyServer, Reply
+
+redis = pytest.importorskip("redis", reason="redis-py is missing: pip install -e '.[dev]'")
+if shutil.which("redis-server") is None:
+    pytest.skip(
+        "redis-server is not installed (apt-get install -y redis-server; .ci/run does it)",
+        allow_module_level=True,
+    )
+
+from axios_like.redis import RedisState  # noqa: E402
+
+INTERVAL = 0.05
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A redis-server process on 127.0.0.1 that a test may kill, pause and restart."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.paused = False
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = self.client()
+        try:
+            for _ in range(200):  # up to ~5 s
+                try:
+                    if client.ping():
+                        return
+                except redis.RedisError:
+                    time.sleep(0.025)
+            raise RuntimeError("redis-server did not start")
+        finally:
+            client.close()
+
+    def client(self) -> Any:
+        return redis.Redis(port=self.port, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(5)
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+        self.paused = False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            if self.paused:
+                self.resume()
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def calls(self, command: str) -> int:
+        client = self.client()
+        try:
+            stats = client.info("commandstats")
+        finally:
+            client.close()
+        return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+    def all_calls(self) -> dict[str, int]:
+        client = self.client()
+        try:
+            stats = client.info("commandstats")
+        finally:
+            client.close()
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait(condition: Any, timeout: float) -> float:
+    """Poll ``condition`` (bounded); the seconds it took. Fails the test on timeout."""
+    began = time.monotonic()
+    for _ in range(int(timeout / 0.005) + 1):
+        if condition():
+            return time.monotonic() - began
+        time.sleep(0.005)
+    raise AssertionError(f"not within {timeout} s")
+
+
+async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str) -> Any:
+    result = api.get(path)
+    if asyncio.iscoroutine(result):
+        return await result
+    return result
+
+
+def _make(is_async: bool, **config: Any) -> axios_like.Client | axios_like.AsyncClient:
+    return axios_like.create_async(config) if is_async else axios_like.create(config)
+
+
+async def _close(api: axios_like.Client | axios_like.AsyncClient) -> None:
+    if isinstance(api, axios_like.AsyncClient):
+        await api.aclose()
+    else:
+        api.close()
+
+
+# ---------------------------------------------------------------- the seam
+
+
+def test_shared_takes_a_redis_state_and_checks_its_arguments() -> None:
+    state = RedisState("redis://127.0.0.1:1/0", namespace="n", sync_interval=0.5)
+    try:
+        assert repr(axios_like.RetryBudget(shared=state)).startswith("RetryBudget(")
+        assert repr(axios_like.CircuitBreaker(shared=state)).startswith("CircuitBreaker(")
+        assert (state.namespace, state.sync_interval, state.live) == ("n", 0.5, False)
+        assert state._thread is None  # nothing registered yet: no thread, no I/O
+    finally:
+        state.close()
+    with pytest.raises(ValueError, match="namespace"):
+        RedisState("redis://127.0.0.1:1/0", namespace="a{b}")
+    with pytest.raises(ValueError, match="sync_interval"):
+        RedisState("redis://127.0.0.1:1/0", sync_interval=0)
+
+
+# ---------------------------------------------------------------- the lease
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_lease_holds_one_process_to_the_budget(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/down", [Reply(503)])
+    with RedisState(redis_server.url, namespace="one", sync_interval=INTERVAL) as shared:
+        budget = axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3, shared=shared)
+        api = _make(is_async, base_url=server.url, max_retries=3, retry_budget=budget)
+        refused = 0
+        with instant_retries():
+            for _ in range(100):
+                try:
+                    await _call(api, "/down")
+                except axios_like.RetryError as exc:
+                    refused += exc.reason == "retry_budget"
+                if _ == 0:
+                    assert shared.wait_ready(2.0)
+                await asyncio.sleep(0.003)
+        await _close(api)
+        assert shared.live
+        assert shared.syncs >= 1
+    retries = server.count("/down") - 100
+    # the first call runs before the first sync: the local budget gives it its 3 retries
+    assert retries <= 0.1 * 100 + 3 + 3
+    assert retries >= 3
+    assert refused >= 85
+    client = redis_server.client()
+    try:
+        keys = sorted(k.decode() for k in client.keys("*"))
+        assert keys
+        assert all(k.startswith("{one}:budget:http://127.0.0.1:") for k in keys)
+        assert all(client.pttl(k) > 0 for k in keys)  # every key expires
+    finally:
+        client.close()
+
+
+def test_four_processes_two_clients_each_stay_within_the_fleet_bound(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/down", [Reply(503)])
+    calls, processes = 150, 4
+    start = time.time() + 1.5  # every process is up before the first call
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = str(ROOT / "tests" / "_fleet_worker.py")
+    procs = [
+        subprocess.Popen(
+            [
+                *(sys.executable, worker, redis_server.url, "fleet", server.url),
+                *(str(calls), str(INTERVAL), repr(start)),
+            ],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(processes)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        results.append(json.loads(out))
+    firsts = sum(r["calls"] for r in results)
+    assert firsts == processes * 2 * calls == 1200
+    seen = server.count("/down")
+    retries = seen - firsts
+    # The fleet bound in one window: ratio x first attempts + min_retries. The lease
+    # slack: while a lease is not live (before its first sync, or a sync that timed out
+    # on a loaded machine) its budget answers locally; its first call there gets its 3
+    # retries: 8 budgets x 3.
+    bound = 0.1 * firsts + 3
+    slack = 8 * 3
+    print(f"fleet: {seen} requests for {firsts} calls: {seen / firsts:.3f}x, bound {bound}")
+    assert retries <= bound + slack
+    assert retries >= 0.5 * bound  # the budget was used, not just refused
+    print("workers:", results)
+    # no call hangs (a loaded CI box makes the first calls slow: latency under Redis
+    # faults is measured by test_redis_failing_never_delays_or_fails_a_request)
+    assert all(r["slowest"] < 5.0 for r in results)
+    ends = {k: sum(r["ends"].get(k, 0) for r in results) for k in ("retry_budget", "max_retries")}
+    assert sum(ends.values()) == firsts
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_happy_path_sends_no_command_on_the_request_path(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/ok", [Reply(200)])
+    interval = 0.1
+    before = redis_server.all_calls()
+    with RedisState(redis_server.url, namespace="happy", sync_interval=interval) as shared:
+        budget = axios_like.RetryBudget(shared=shared)
+        breaker = axios_like.CircuitBreaker(shared=shared)
+        api = _make(is_async, base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+        began = time.monotonic()
+        requests = 0
+        while time.monotonic() - began < 1.0 and requests < 100_000:
+            assert (await _call(api, "/ok")).status == 200
+            requests += 1
+        elapsed = time.monotonic() - began
+        await _close(api)
+        syncs = shared.syncs
+    after = redis_server.all_calls()
+    spent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    # commandstats also counts the commands the script runs inside Redis: leave those out
+    top = {k: v for k, v in spent.items() if v and k not in _IN_SCRIPT | {"info"}}
+    # one EVALSHA per sync, plus once: HELLO (connecting), SCRIPT LOAD and the EVALSHA
+    # that asked for it
+    assert set(top) <= {"evalsha", "script|load", "hello"}
+    assert top["evalsha"] <= syncs + 1
+    assert top.get("script|load", 0) <= 1
+    assert top.get("hello", 0) <= 2  # once per connection made
+    assert syncs <= elapsed / interval + 2  # at most one call per interval
+    assert requests >= 100
+    print(
+        f"happy: {requests} requests in {elapsed:.2f} s; Redis calls {top} "
+        f"({top['evalsha'] / elapsed:.1f}/s at sync_interval={interval})"
+    )
+
+
+#: What the sync script runs inside Redis (commandstats counts those too).
+_IN_SCRIPT = {
+    "time", "hincrby", "hgetall", "hdel", "zadd", "zremrangebyscore", "zcard", "zscore",
+    "hset", "pexpire", "get", "set", "del", "pttl", "exists",
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- the fleet breaker
+
+
+def _breaker_pair(
+    redis_server: RedisServer, server: FlakyServer, namespace: str
+) -> tuple[list[RedisState], list[axios_like.CircuitBreaker], list[axios_like.Client]]:
+    states = [
+        RedisState(redis_server.url, namespace=namespace, sync_interval=INTERVAL) for _ in "ab"
+    ]
+    breakers = [
+        axios_like.CircuitBreaker(failure_ratio=0.5, min_calls=4, break_for=0.5, shared=s)
+        for s in states
+    ]
+    apis = [
+        axios_like.create(base_url=server.url, max_retries=0, retry_budget=None, circuit_breaker=b)
+        for b in breakers
+    ]
+    return states, breakers, apis
+
+
+def test_an_open_breaker_opens_the_fleet_and_one_probe_closes_it(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/x", [Reply(503)])
+    states, breakers, apis = _breaker_pair(redis_server, server, "brk")
+    try:
+        with pytest.raises(axios_like.HTTPStatusError):
+            apis[1].get("/x")  # b knows the origin (its view exists)
+        for _ in range(4):
+            with pytest.raises(axios_like.HTTPStatusError):
+                apis[0].get("/x")
+        assert breakers[0].state(server.url) == "open"
+        took = _wait(lambda: breakers[1].state(server.url) == "open", 2.0)
+        print(f"fleet breaker: b saw a's open breaker after {took * 1000:.0f} ms")
+        assert took <= 1.0  # about one sync interval of each side (0.05 s), loose for CI
+        seen = server.count("/x")
+        with pytest.raises(axios_like.CircuitOpenError):
+            apis[1].get("/x")
+        assert server.count("/x") == seen
+        # after the break: half-open fleet-wide; exactly one probe goes out
+        server.script("/x", [Reply(200, delay=0.3)])
+        _wait(lambda: all(b.state(server.url) == "half_open" for b in breakers), 2.0)
+        firsts: list[float] = []
+        lock = threading.Lock()
+
+        def caller(api: axios_like.Client) -> None:
+            for _ in range(400):
+                try:
+                    api.get("/x")
+                except axios_like.CircuitOpenError:
+                    time.sleep(0.005)
+                    continue
+                with lock:
+                    firsts.append(time.monotonic())
+                return
+
+        threads = [threading.Thread(target=caller, args=(api,)) for api in apis for _ in "12"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len(firsts) == 4  # every caller got through in the end: the probe closed it
+        probe_answered = min(firsts)
+        probes = [s for s in server.requests_for("/x")[seen:] if s.time < probe_answered]
+        assert len(probes) == 1
+        assert [b.state(server.url) for b in breakers] == ["closed", "closed"]
+    finally:
+        for api in apis:
+            api.close()
+        for state in states:
+            state.close()
+
+
+def test_a_dead_process_probe_is_released_by_expiry(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/x", [Reply(503)])
+    states, breakers, apis = _breaker_pair(redis_server, server, "dead")
+    try:
+        for _ in range(4):
+            with pytest.raises(axios_like.HTTPStatusError):
+                apis[0].get("/x")
+        client = redis_server.client()
+        key = f"{{dead}}:breaker:http://127.0.0.1:{server.port}:"
+        _wait(lambda: client.exists(key + "tripped"), 2.0)  # a published its open breaker
+        # a is killed while it holds the probe: its sync stops, its probe key stays
+        states[0].close()
+        client.delete(key + "open")
+        client.set(key + "probe", "a-dead-process", px=400)
+        client.close()
+        server.script("/x", [Reply(200)])
+        began = time.monotonic()
+        # b's first call to the origin goes out before its view of the breaker syncs
+        assert apis[1].get("/x").status == 200
+        _wait(lambda: breakers[1].state(server.url) == "half_open", 2.0)
+        refused = 0
+        for _ in range(400):
+            try:
+                assert apis[1].get("/x").status == 200
+                break
+            except axios_like.CircuitOpenError:
+                refused += 1
+                time.sleep(0.005)
+        waited = time.monotonic() - began
+        assert refused > 0
+        assert 0.3 <= waited <= 1.5
+        assert breakers[1].state(server.url) == "closed"
+    finally:
+        for api in apis:
+            api.close()
+        for state in states:
+            state.close()
+
+
+# ---------------------------------------------------------------- Redis failing
+
+
+def _traffic(
+    api: axios_like.Client, stop: threading.Event, latencies: list[float], errors: list[str]
+) -> None:
+    for _ in range(100_000):
+        if stop.is_set():
+            return
+        began = time.monotonic()
+        try:
+            api.get("/ok")
+        except axios_like.AxiosLikeError as exc:
+            errors.append(repr(exc))
+        latencies.append(time.monotonic() - began)
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize("fault", ["kill", "pause"])
+def test_redis_failing_never_delays_or_fails_a_request(
+    redis_server: RedisServer,
+    server: FlakyServer,
+    fault: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.script("/ok", [Reply(200)])
+    caplog.set_level(logging.INFO, logger="axios_like")
+    shared = RedisState(redis_server.url, namespace="fault", sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    api = axios_like.create(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    stop = threading.Event()
+    latencies: list[float] = []
+    errors: list[str] = []
+    thread = threading.Thread(target=_traffic, args=(api, stop, latencies, errors))
+    thread.start()
+    try:
+        assert shared.wait_ready(2.0)
+        time.sleep(0.3)
+        if fault == "kill":
+            redis_server.kill()
+        else:
+            redis_server.pause()
+        _wait(lambda: not shared.live, 2.0)
+        during = len(latencies)
+        time.sleep(1.5)  # Redis gone or stalled for 1.5 s while requests go on
+        during = len(latencies) - during
+        if fault == "kill":
+            redis_server.start()  # restarted empty, on the same port: the script is reloaded
+        else:
+            redis_server.resume()
+        _wait(lambda: shared.live, 3.0)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(10)
+        api.close()
+        began = time.monotonic()
+        shared.close()
+        closed_in = time.monotonic() - began
+    assert not thread.is_alive()
+    assert closed_in < 1.0
+    assert errors == []
+    assert during >= 100  # requests kept flowing while Redis was away
+    slowest = max(latencies)
+    print(f"{fault}: {len(latencies)} requests, slowest {slowest * 1000:.1f} ms, {during} during")
+    assert slowest < 0.19  # no request waited for Redis (a sync times out after 0.2 s)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    infos = [r for r in caplog.records if "fleet mode resumes" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "work locally" in warnings[0].getMessage()
+    assert len(infos) == 1
+    assert budget.available(server.url) >= 0
+
+
+def test_the_budget_is_local_while_redis_is_down_and_fleet_again_after(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/down", [Reply(503)])
+    with RedisState(redis_server.url, namespace="back", sync_interval=INTERVAL) as shared:
+        budget = axios_like.RetryBudget(ratio=0.1, min_retries=3, shared=shared)
+        api = axios_like.create(base_url=server.url, max_retries=3, retry_budget=budget)
+        origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
+        with instant_retries():
+            with pytest.raises(axios_like.RetryError):
+                api.get("/down")
+            assert shared.wait_ready(2.0)
+            lease = budget._states[origin].lease
+            assert lease is not None
+            _wait(lambda: lease.live, 1.0)
+            redis_server.kill()
+            _wait(lambda: not lease.live, 2.0)
+            with pytest.raises(axios_like.RetryError):
+                api.get("/down")  # the local budget answers
+            redis_server.start()
+            _wait(lambda: lease.live, 3.0)
+            seen = server.count("/down")
+            with pytest.raises(axios_like.RetryError):
+                api.get("/down")
+            assert server.count("/down") > seen
+            syncs = shared.syncs
+            _wait(lambda: shared.syncs > syncs + 1, 2.0)
+        api.close()
+        client = redis_server.client()
+        try:
+            counts = client.hgetall(f"{{back}}:budget:http://127.0.0.1:{server.port}:counts")
+        finally:
+            client.close()
+        # the new Redis learned what was done meanwhile, fallback included
+        assert sum(int(v) for k, v in counts.items() if k.startswith(b"f")) >= 2
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    # 6 processes share the fleet's reserve of 3 retries: the leases are 1, 1, 1, 0, 0, 0
+    server.script("/warm", [Reply(200)])
+    server.script("/seed", [Reply(503), Reply(503), Reply(503), Reply(200)])
+    states = [
+        RedisState(redis_server.url, namespace="lone", sync_interval=INTERVAL) for _ in range(6)
+    ]
+    apis = [
+        _make(
+            is_async,
+            base_url=server.url,
+            max_retries=3,
+            retry_budget=axios_like.RetryBudget(ratio=0.1, min_retries=3, shared=s),
+        )
+        for s in states
+    ]
+    try:
+        for api in apis:
+            assert (await _call(api, "/warm")).status == 200
+        _wait(lambda: all(s.live for s in states), 2.0)
+        with instant_retries():
+            response = await _call(apis[-1], "/seed")
+        assert response.status == 200
+        assert response.attempts == 4
+    finally:
+        for api in apis:
+            await _close(api)
+        for state in states:
+            state.close()
+
+
+def test_the_docs_fleet_mode_example_runs(redis_server: RedisServer, server: FlakyServer) -> None:
+    from tests.test_docs_examples import extract_blocks
+
+    page = (ROOT / "docs" / "resilience.md").read_text()
+    (block,) = [b for b in extract_blocks(page) if "RedisState(" in b.code]
+    assert not block.run  # the docs page cannot start Redis: this test runs the block
+    code = block.code.replace("redis://localhost:6379/0", redis_server.url)
+    assert code != block.code
+    namespace: dict[str, Any] = {"API_URL": server.url}
+    exec(compile(code, "docs/resilience.md", "exec"), namespace)
+    assert not namespace["shared"].live  # closed by its with block: local again
+    assert namespace["shared"]._thread is not None
+    assert not namespace["shared"]._thread.is_alive()
+    assert server.count("/health") == 1
