@@ -293,48 +293,59 @@ class RetryBudget:
                 if lease is not None:
                     lease.firsts += 1
                 return SEND
-            if lease is not None and lease.live:  # fleet mode: spend the lease
-                if lease.tokens >= 1.0:
-                    lease.tokens -= 1.0
-                    lease.retries += 1
-                    ring.b[ring.slot] += 1
-                    ring.b_sum += 1
-                    ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
-                    return SEND
-                # The lease is spent: only a lone call (this process's reserve is full: it
-                # was idle) borrows from the local reserve, so a quiet client is not starved.
-                before = ticket.call.get(self)
-                lone = before[3] if before is not None and before[3] is state.lone else None
-                self._refill(state, now)
-                if lone is None:
-                    if state.tokens < self._reserve or state.tokens < 1.0:
-                        return _BUDGET_REFUSAL
-                    lone = state.lone = object()
-                state.tokens -= 1.0
-                lease.retries += 1
-                ring.b[ring.slot] += 1
-                ring.b_sum += 1
-                ticket.call[self] = (ticket.attempt, ring.head, True, lone, lease, False)
-                return SEND
-            before = ticket.call.get(self)
-            # The lone call (if this is it) stays lone whatever paid for its last retry.
-            lone = before[3] if before is not None and before[3] is state.lone else None
-            from_reserve = False
-            if ring.b_sum + 1 > self._ratio * ring.a_sum:
-                self._refill(state, now)
-                if lone is None:  # the lone call keeps its retries (it borrows); others:
-                    if state.tokens < 1.0:
-                        return _BUDGET_REFUSAL
-                    if state.tokens >= self._reserve:  # the reserve was full: an idle client
-                        lone = state.lone = object()  # at most one call borrows at a time
-                state.tokens -= 1.0
-                from_reserve = True
+            if lease is not None and lease.live:
+                return self._spend_lease(state, lease, ticket, now)
+            return self._spend_local(state, lease, ticket, now)
+
+    def _spend_lease(self, state: _Budget, lease: Lease, ticket: Ticket, now: float) -> Admission:
+        """Fleet mode (under the lock): a retry spends the lease, else a lone call borrows."""
+        ring = state.ring
+        if lease.tokens >= 1.0:
+            lease.tokens -= 1.0
+            lease.retries += 1
             ring.b[ring.slot] += 1
             ring.b_sum += 1
-            if lease is not None:
-                lease.retries += 1  # reported to the fleet when it answers again
-            charged = (ticket.attempt, ring.head, from_reserve, lone, lease, False)
-        ticket.call[self] = charged
+            ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+            return SEND
+        # The lease is spent: only a lone call (this process's reserve is full: it
+        # was idle) borrows from the local reserve, so a quiet client is not starved.
+        before = ticket.call.get(self)
+        lone = before[3] if before is not None and before[3] is state.lone else None
+        self._refill(state, now)
+        if lone is None:
+            if state.tokens < self._reserve or state.tokens < 1.0:
+                return _BUDGET_REFUSAL
+            lone = state.lone = object()
+        state.tokens -= 1.0
+        lease.retries += 1
+        ring.b[ring.slot] += 1
+        ring.b_sum += 1
+        ticket.call[self] = (ticket.attempt, ring.head, True, lone, lease, False)
+        return SEND
+
+    def _spend_local(
+        self, state: _Budget, lease: Lease | None, ticket: Ticket, now: float
+    ) -> Admission:
+        """Local mode (under the lock): the ratio credit first, then the reserve."""
+        ring = state.ring
+        before = ticket.call.get(self)
+        # The lone call (if this is it) stays lone whatever paid for its last retry.
+        lone = before[3] if before is not None and before[3] is state.lone else None
+        from_reserve = False
+        if ring.b_sum + 1 > self._ratio * ring.a_sum:
+            self._refill(state, now)
+            if lone is None:  # the lone call keeps its retries (it borrows); others:
+                if state.tokens < 1.0:
+                    return _BUDGET_REFUSAL
+                if state.tokens >= self._reserve:  # the reserve was full: an idle client
+                    lone = state.lone = object()  # at most one call borrows at a time
+            state.tokens -= 1.0
+            from_reserve = True
+        ring.b[ring.slot] += 1
+        ring.b_sum += 1
+        if lease is not None:
+            lease.retries += 1  # reported to the fleet when it answers again
+        ticket.call[self] = (ticket.attempt, ring.head, from_reserve, lone, lease, False)
         return SEND
 
     def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
@@ -422,6 +433,32 @@ class _Breaker:
         self.view: BreakerView | None = None
 
 
+def _breaker_numbers(
+    failure_ratio: object,
+    min_calls: object,
+    window: object,
+    break_for: object,
+    max_break_for: object,
+) -> tuple[float, int, float, float, float]:
+    """``CircuitBreaker``'s numbers, checked: each error names the parameter."""
+    owner = "CircuitBreaker"
+    ratio = _number(owner, "failure_ratio", failure_ratio, low=0.0, high=1.0)
+    if ratio == 0:
+        raise ConfigError(
+            "failure_ratio", f"{owner}(failure_ratio=...) must be above 0; got {failure_ratio!r}"
+        )
+    calls = _count(owner, "min_calls", min_calls, low=1)
+    width = _positive(owner, "window", window)
+    base = _positive(owner, "break_for", break_for)
+    cap = _positive(owner, "max_break_for", max_break_for)
+    if cap < base:
+        raise ConfigError(
+            "max_break_for",
+            f"{owner}(max_break_for=...) must be >= break_for={break_for!r}; got {max_break_for!r}",
+        )
+    return ratio, calls, width, base, cap
+
+
 class CircuitBreaker:
     """A circuit breaker per origin: stop sending to an origin that keeps failing.
 
@@ -463,22 +500,9 @@ class CircuitBreaker:
         probe_timeout: float | None = None,
     ) -> None:
         owner = "CircuitBreaker"
-        self._ratio = _number(owner, "failure_ratio", failure_ratio, low=0.0, high=1.0)
-        if self._ratio == 0:
-            raise ConfigError(
-                "failure_ratio",
-                f"{owner}(failure_ratio=...) must be above 0; got {failure_ratio!r}",
-            )
-        self._min_calls = _count(owner, "min_calls", min_calls, low=1)
-        self._window = _positive(owner, "window", window)
-        self._break_for = _positive(owner, "break_for", break_for)
-        self._max_break_for = _positive(owner, "max_break_for", max_break_for)
-        if self._max_break_for < self._break_for:
-            raise ConfigError(
-                "max_break_for",
-                f"{owner}(max_break_for=...) must be >= break_for={break_for!r}; "
-                f"got {max_break_for!r}",
-            )
+        self._ratio, self._min_calls, self._window, self._break_for, self._max_break_for = (
+            _breaker_numbers(failure_ratio, min_calls, window, break_for, max_break_for)
+        )
         self._probe_timeout = (
             max(self._break_for, 30.0)
             if probe_timeout is None
