@@ -42,7 +42,9 @@ from ._exceptions import (
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
 from ._pipeline import InterceptorManager, Interceptors
+from ._ratelimit import RateLimitInfo, parse_rate_limit
 from ._retry import is_retryable
+from ._shaping import AdaptiveRateLimit, RateLimitGate
 from ._strategies import (
     DecorrelatedJitter,
     ExponentialBackoff,
@@ -56,6 +58,7 @@ from .auth import AuthRefreshError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdaptiveRateLimit",
     "AsyncClient",
     "AsyncMiddleware",
     "AuthRefreshError",
@@ -82,6 +85,8 @@ __all__ = [
     "NetworkError",
     "PoolTimeoutError",
     "ProxyError",
+    "RateLimitGate",
+    "RateLimitInfo",
     "RateLimitedError",
     "ReadError",
     "ReadTimeoutError",
@@ -102,4 +107,5 @@ __all__ = [
     "create",
     "create_async",
     "is_retryable",
+    "parse_rate_limit",
 ]

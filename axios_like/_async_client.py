@@ -189,10 +189,11 @@ class AsyncClient(AsyncVerbs):
                     await self._admitted(state, asked, admission, last_error, cfg)
             started = time.monotonic()
             outcome, cause = await self._attempt(call, cfg, state)
-            now = time.monotonic()
-            step = decide(state, outcome, now, cause=cause, now_wall=time.time())
+            now, wall = time.monotonic(), time.time()
+            step = decide(state, outcome, now, cause=cause, now_wall=wall)
             if asked is not None:
-                record_all(*asked, verdict(step, outcome, duration=now - started, cause=cause), now)
+                told = verdict(step, outcome, duration=now - started, cause=cause, now_wall=wall)
+                record_all(*asked, told, now)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             await self._discard(failed_response(outcome, cause))

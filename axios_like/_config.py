@@ -85,6 +85,8 @@ class RequestOptions(TypedDict, total=False):
     auth: httpx.Auth | tuple[str, str] | None
     retry_budget: AttemptController | None
     circuit_breaker: AttemptController | None
+    rate_limit_gate: AttemptController | None
+    rate_limiter: AttemptController | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -310,12 +312,18 @@ def _v_transport(key: str, value: Any) -> Any:
     raise _fail(key, "an httpx transport", value)
 
 
+_CONTROLLER_HINT: Final = {
+    "retry_budget": "axios_like.RetryBudget(...)",
+    "circuit_breaker": "axios_like.CircuitBreaker(...)",
+    "rate_limit_gate": "axios_like.RateLimitGate(...)",
+    "rate_limiter": "axios_like.AdaptiveRateLimit(...)",
+}
+
+
 def _v_controller(key: str, value: Any) -> Any:
     if value is None or isinstance(value, AttemptController):
         return value
-    need = (
-        "axios_like.RetryBudget(...)" if key == "retry_budget" else "axios_like.CircuitBreaker(...)"
-    )
+    need = _CONTROLLER_HINT.get(key, "an attempt controller")
     raise _fail(key, f"{need}, an attempt controller or None", value)
 
 
@@ -355,6 +363,8 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "auth": _v_auth,
     "retry_budget": _v_controller,
     "circuit_breaker": _v_controller,
+    "rate_limit_gate": _v_controller,
+    "rate_limiter": _v_controller,
 }
 
 #: httpx client settings and their validators (client-level only).
@@ -375,6 +385,7 @@ _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
 def library_defaults() -> dict[str, Any]:
     """A fresh dict of the library's defaults (a new strategy object each time)."""
     from ._retry import is_retryable  # here, not at the top: _retry imports this module
+    from ._shaping import RateLimitGate  # (and _shaping imports _retry)
 
     return {
         "headers": httpx.Headers(),
@@ -393,6 +404,10 @@ def library_defaults() -> dict[str, Any]:
         "auth": None,
         "retry_budget": None,
         "circuit_breaker": None,
+        # On by default (SPEC 7: the headers are read); one gate per client, so what
+        # one client learns of an origin's quota holds for all its calls.
+        "rate_limit_gate": RateLimitGate(),
+        "rate_limiter": None,
     }
 
 

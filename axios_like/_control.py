@@ -192,6 +192,11 @@ class Verdict(NamedTuple):
     delay: float | None
     #: Seconds from the admission to the outcome (0 for a refused attempt).
     duration: float
+    #: The response's headers when a response arrived (a status error's too), else
+    #: ``None``: what rate-limit controllers read (``RateLimit``, ``Retry-After``).
+    headers: httpx.Headers | None = None
+    #: The shell's wall clock (epoch seconds) at the outcome, for epoch resets and dates.
+    wall: float | None = None
 
     @property
     def final(self) -> bool:
@@ -229,7 +234,7 @@ class AttemptController(Protocol):
 
 
 #: The config keys whose values are controllers, in the order they are consulted.
-CONTROLLER_KEYS: Final = ("circuit_breaker", "retry_budget", "rate_limiter")
+CONTROLLER_KEYS: Final = ("circuit_breaker", "retry_budget", "rate_limit_gate", "rate_limiter")
 
 
 def compose(
