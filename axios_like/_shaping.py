@@ -109,8 +109,15 @@ class _Bucket:
                 self.reset_at = None
         self.reset_at = None
 
-    def take(self, now: float, spread: float, u: float) -> float:
-        """Reserve a send: 0.0 to send now, else the seconds to wait for a slot."""
+    def take(self, now: float, spread: float, u: float, covered: float = 0.0) -> float:
+        """Reserve a send: 0.0 to send now, else the seconds to wait for a slot.
+
+        ``covered``: the time until which the call waits anyway (its own retry wait,
+        skipped under ``instant_retries()``): a reset before then holds it no longer.
+        """
+        if covered > now and self.reset_at is not None and self.reset_at <= covered:
+            self.inflight += 1
+            return 0.0
         if self.reset_at is not None and now >= self.reset_at:
             self.refill(now)
         remaining = self.remaining
@@ -124,7 +131,7 @@ class _Bucket:
         at = release_time(
             self.reset_at, k, limit=self.limit, window=self.window, spread=spread, u=u
         )
-        return max(0.0, at - now)
+        return max(0.0, at - max(now, covered))
 
     def learn(self, info: RateLimitInfo, now: float) -> None:
         """Take in what a response said (rule: the newest window wins; within one, the lowest)."""
@@ -243,15 +250,14 @@ class RateLimitGate:
         if known is None:  # an origin that never announced a quota: the fast path
             return SEND
         call = ticket.call
-        if ticket.kind is AttemptKind.RETRY:  # the call's own retry wait counts as passed
-            waited = call.get(self)
-            if waited is not None and waited > now:
-                now = waited
+        # The call's own retry wait counts as passed (rule 1 of _retry: under
+        # instant_retries() it was skipped, not slept).
+        covered = call.get(self, 0.0) if ticket.kind is AttemptKind.RETRY else 0.0
         with self._lock:
             bucket = known.bucket_for(ticket)
             if bucket is None:
                 return SEND
-            seconds = bucket.take(now, self.spread, self._random())
+            seconds = bucket.take(now, self.spread, self._random(), covered)
             call[(self, ticket.attempt)] = _Note(bucket, inflight=seconds == 0.0)
         return SEND if seconds == 0.0 else Wait(seconds, "rate limit")
 
