@@ -85,8 +85,8 @@ class _Bucket:
         self.reset_at: float | None = None
         self.limit: int | None = None
         self.window: float | None = None
-        #: Attempts sent and not answered yet (the server has not counted them in
-        #: what it said).
+        #: Attempts admitted (sent, or promised a slot) and not answered yet: the
+        #: server has not counted them in what it says.
         self.inflight = 0
         #: Waiters promised a slot after ``reset_at``.
         self.queued = 0
@@ -128,6 +128,7 @@ class _Bucket:
             return 0.0
         k = self.queued
         self.queued += 1
+        self.inflight += 1  # the server will not have counted it in what it says meanwhile
         at = release_time(
             self.reset_at, k, limit=self.limit, window=self.window, spread=spread, u=u
         )
@@ -177,12 +178,12 @@ class _Origin:
 class _Note:
     """What the gate remembers about one attempt between its admit and its record."""
 
-    __slots__ = ("bucket", "inflight", "queued")
+    __slots__ = ("bucket", "queued")
 
-    def __init__(self, bucket: _Bucket, inflight: bool) -> None:
+    def __init__(self, bucket: _Bucket, queued: bool) -> None:
         self.bucket = bucket
-        self.inflight = inflight
-        self.queued = not inflight
+        #: Promised a slot after the reset (not sent at once).
+        self.queued = queued
 
 
 def _segment(ticket: Ticket) -> str:
@@ -258,7 +259,7 @@ class RateLimitGate:
             if bucket is None:
                 return SEND
             seconds = bucket.take(now, self.spread, self._random(), covered)
-            call[(self, ticket.attempt)] = _Note(bucket, inflight=seconds == 0.0)
+            call[(self, ticket.attempt)] = _Note(bucket, queued=seconds > 0.0)
         return SEND if seconds == 0.0 else Wait(seconds, "rate limit")
 
     def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
@@ -269,10 +270,10 @@ class RateLimitGate:
             call[self] = now + verdict.delay
         if note is not None:
             with self._lock:
-                if note.inflight:
-                    note.bucket.inflight = max(0, note.bucket.inflight - 1)
-                elif verdict.step is Step.REFUSED and note.queued:
-                    note.bucket.queued = max(0, note.bucket.queued - 1)
+                bucket = note.bucket
+                bucket.inflight = max(0, bucket.inflight - 1)
+                if verdict.step is Step.REFUSED and note.queued:
+                    bucket.queued = max(0, bucket.queued - 1)
         headers = verdict.headers
         if headers is None:
             return
@@ -292,6 +293,8 @@ class RateLimitGate:
                 known.routes
             ) < MAX_ROUTES:
                 known.routes[_segment(ticket)] = info.partition
+            if bucket.reset_at is not None and now >= bucket.reset_at:
+                bucket.refill(now)  # first the window that ended (its waiters are owed slots)
             bucket.learn(info, now)
 
     def snapshot(self, origin: Origin) -> dict[str | None, tuple[int | None, float | None]]:
@@ -393,14 +396,16 @@ class AdaptiveRateLimit:
         floor: float = 0.5,
         smooth: float = 0.8,
         bucket: float = 0.5,
+        burst: float = 0.1,
         max_origins: int = 1024,
     ) -> None:
         if not 0.0 < beta < 1.0:
             raise ValueError(f"beta must be between 0 and 1; got {beta!r}")
-        if not (scale > 0 and floor > 0 and bucket > 0 and 0.0 < smooth <= 1.0):
-            raise ValueError("scale, floor and bucket must be > 0, smooth in (0, 1]")
+        if not (scale > 0 and floor > 0 and bucket > 0 and burst > 0 and 0.0 < smooth <= 1.0):
+            raise ValueError("scale, floor, bucket and burst must be > 0, smooth in (0, 1]")
         self.beta, self.scale, self.floor = float(beta), float(scale), float(floor)
         self.smooth, self.bucket, self.max_origins = float(smooth), float(bucket), max_origins
+        self.burst = float(burst)
         self._lock = threading.Lock()
         self._origins: dict[Origin, _Cubic] = {}
 
@@ -450,6 +455,11 @@ class AdaptiveRateLimit:
                 if len(self._origins) >= self.max_origins:
                     self._origins.pop(next(iter(self._origins)))
                 st = self._origins[ticket.origin] = _Cubic(now, self.floor)
+            # One decrease per round trip (as TCP does): a throttle answering an attempt
+            # sent before the last decrease says nothing new about the lowered rate.
+            if throttled and st.enabled and now - verdict.duration < st.last_throttle:
+                self._measure(st, now)
+                return
             self._update(st, now, throttled)
 
     # ------------------------------------------------------------ the AWS algorithm
@@ -461,20 +471,21 @@ class AdaptiveRateLimit:
             st.last_refill = now
 
     def _measure(self, st: _Cubic, now: float) -> None:
+        # Buckets of ``bucket`` seconds from the first response (the AWS SDK floors them to
+        # the clock's half-seconds, so its first bucket may hold a few ms and read too low).
         st.count += 1
-        stamp = int(now / self.bucket) * self.bucket
         if st.last_bucket is None:
-            st.last_bucket = stamp
-        elif stamp > st.last_bucket:
-            current = st.count / (stamp - st.last_bucket)
+            st.last_bucket = now
+        elif now - st.last_bucket >= self.bucket:
+            current = st.count / (now - st.last_bucket)
             st.measured = current * self.smooth + st.measured * (1.0 - self.smooth)
-            st.count, st.last_bucket = 0, stamp
+            st.count, st.last_bucket = 0, now
 
     def _update(self, st: _Cubic, now: float, throttled: bool) -> None:
         self._measure(st, now)
         measured = st.measured
-        if measured <= 0.0 and now > st.first_seen:  # no full bucket yet: the rate so far
-            measured = st.count / (now - st.first_seen)
+        if measured <= 0.0 and st.last_bucket is not None and now > st.last_bucket:
+            measured = st.count / (now - st.last_bucket)  # no full bucket yet: the rate so far
         if throttled:
             rate = min(measured, st.fill_rate) if st.enabled else measured
             st.last_max_rate = rate
@@ -492,5 +503,5 @@ class AdaptiveRateLimit:
         new_rate = min(new_rate, 2.0 * measured) if measured > 0 else new_rate
         self._refill(st, now)
         st.fill_rate = max(new_rate, self.floor)
-        st.capacity = max(new_rate, 1.0)
+        st.capacity = max(new_rate * self.burst, 1.0)
         st.tokens = min(st.tokens, st.capacity)
