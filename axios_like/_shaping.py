@@ -41,6 +41,9 @@ UNKNOWN_CAPACITY: Final = 64
 #: Responses whose reset differs by less than this many seconds describe the same
 #: window (``t`` is whole seconds, so two answers of one window differ by up to 1 s).
 SAME_WINDOW: Final = 1.0
+#: Answers without a quota header after which an origin's attempts are no longer
+#: counted (until it names a quota): most origins never send one.
+QUIET_AFTER: Final = 16
 #: Path segments remembered per origin (which partition a path belongs to).
 MAX_ROUTES: Final = 256
 
@@ -161,12 +164,27 @@ class _Bucket:
 
 
 class _Origin:
-    __slots__ = ("partitions", "routes")
+    __slots__ = ("adopted", "adopter", "partitions", "pending", "quiet", "routes")
 
     def __init__(self) -> None:
         self.partitions: dict[str | None, _Bucket] = {}
         #: First path segment -> the partition its responses named.
         self.routes: dict[str, str | None] = {}
+        #: Attempts out that no bucket counted (sent before any quota was known) ...
+        self.pending = 0
+        #: ... how many of them the first bucket took in as in flight, and that bucket.
+        self.adopted = 0
+        self.adopter: _Bucket | None = None
+        #: Answers without any quota header in a row, while no quota is known; past
+        #: :data:`QUIET_AFTER` the origin is taken as one that sends none (the fast path).
+        self.quiet = 0
+
+    def settle_pending(self) -> None:
+        """One attempt sent without a bucket was answered."""
+        self.pending = max(0, self.pending - 1)
+        if self.adopted > 0 and self.adopter is not None:
+            self.adopted -= 1
+            self.adopter.inflight = max(0, self.adopter.inflight - 1)
 
     def bucket_for(self, ticket: Ticket) -> _Bucket | None:
         partitions = self.partitions
@@ -180,7 +198,7 @@ class _Note:
 
     __slots__ = ("bucket", "queued")
 
-    def __init__(self, bucket: _Bucket, queued: bool) -> None:
+    def __init__(self, bucket: _Bucket | None, queued: bool) -> None:
         self.bucket = bucket
         #: Promised a slot after the reset (not sent at once).
         self.queued = queued
@@ -248,15 +266,20 @@ class RateLimitGate:
     def admit(self, ticket: Ticket, now: float) -> Admission:
         """``SEND`` unless the origin's quota is spent: then a ``Wait`` for a slot."""
         known = self._origins.get(ticket.origin)
-        if known is None:  # an origin that never announced a quota: the fast path
+        if known is not None and known.quiet >= QUIET_AFTER:  # the fast path: no lock
             return SEND
         call = ticket.call
         # The call's own retry wait counts as passed (rule 1 of _retry: under
         # instant_retries() it was skipped, not slept).
         covered = call.get(self, 0.0) if ticket.kind is AttemptKind.RETRY else 0.0
         with self._lock:
+            known = self._origins.get(ticket.origin)
+            if known is None:
+                known = self._remember(ticket.origin)
             bucket = known.bucket_for(ticket)
-            if bucket is None:
+            if bucket is None:  # no quota known: send, but count it (the first answer's
+                known.pending += 1  # remaining does not include it)
+                call[(self, ticket.attempt)] = _Note(None, queued=False)
                 return SEND
             seconds = bucket.take(now, self.spread, self._random(), covered)
             call[(self, ticket.attempt)] = _Note(bucket, queued=seconds > 0.0)
@@ -271,24 +294,39 @@ class RateLimitGate:
         if note is not None:
             with self._lock:
                 bucket = note.bucket
-                bucket.inflight = max(0, bucket.inflight - 1)
-                if verdict.step is Step.REFUSED and note.queued:
-                    bucket.queued = max(0, bucket.queued - 1)
+                if bucket is None:
+                    known = self._origins.get(ticket.origin)
+                    if known is not None:
+                        known.settle_pending()
+                else:
+                    bucket.inflight = max(0, bucket.inflight - 1)
+                    if verdict.step is Step.REFUSED and note.queued:
+                        bucket.queued = max(0, bucket.queued - 1)
         headers = verdict.headers
-        if headers is None:
-            return
-        info = parse_rate_limit(headers, now_wall=verdict.wall, status=verdict.status)
+        info = (
+            None
+            if headers is None
+            else parse_rate_limit(headers, now_wall=verdict.wall, status=verdict.status)
+        )
         if info is None:
+            if note is not None and note.bucket is None and verdict.status is not None:
+                with self._lock:
+                    known = self._origins.get(ticket.origin)
+                    if known is not None and not known.partitions:
+                        known.quiet += 1
             return
         with self._lock:
             known = self._origins.get(ticket.origin)
             if known is None:
-                if len(self._origins) >= self.max_origins:
-                    self._origins.pop(next(iter(self._origins)))
-                known = self._origins[ticket.origin] = _Origin()
+                known = self._remember(ticket.origin)
+            known.quiet = 0
             bucket = known.partitions.get(info.partition)
             if bucket is None:
                 bucket = known.partitions[info.partition] = _Bucket()
+                if known.adopter is None and known.pending:
+                    # The attempts still out were sent uncounted: this quota counts them.
+                    bucket.inflight += known.pending
+                    known.adopter, known.adopted = bucket, known.pending
             if (info.partition is not None or len(known.partitions) > 1) and len(
                 known.routes
             ) < MAX_ROUTES:
@@ -296,6 +334,13 @@ class RateLimitGate:
             if bucket.reset_at is not None and now >= bucket.reset_at:
                 bucket.refill(now)  # first the window that ended (its waiters are owed slots)
             bucket.learn(info, now)
+
+    def _remember(self, origin: Origin) -> _Origin:
+        """A new origin's state (under the lock); the oldest is dropped past ``max_origins``."""
+        if len(self._origins) >= self.max_origins:
+            self._origins.pop(next(iter(self._origins)))
+        known = self._origins[origin] = _Origin()
+        return known
 
     def snapshot(self, origin: Origin) -> dict[str | None, tuple[int | None, float | None]]:
         """What the gate believes of ``origin``: partition -> (remaining, reset_at)."""

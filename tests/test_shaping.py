@@ -73,8 +73,9 @@ QUOTA = {"RateLimit-Policy": '"default";q=3;w=10'}
 
 def test_gate_counts_down_then_holds_until_the_reset_in_order() -> None:
     gate = axios_like.RateLimitGate(spread=0.3, rng=random.Random(1))
-    assert gate.admit(ticket(), 0.0) is SEND  # an origin it knows nothing of
-    gate.record(ticket(), told(200, {"RateLimit": '"default";r=2;t=10', **QUOTA}), 0.0)
+    first = ticket(call={})
+    assert gate.admit(first, 0.0) is SEND  # an origin it knows nothing of
+    gate.record(first, told(200, {"RateLimit": '"default";r=2;t=10', **QUOTA}), 0.0)
     answers = [gate.admit(ticket(), 1.0) for _ in range(6)]
     assert answers[:2] == [SEND, SEND]  # the two left, counted locally
     waits = [a for a in answers[2:] if isinstance(a, Wait)]
@@ -418,3 +419,76 @@ async def test_adaptive_limiter_leaves_a_healthy_origin_alone(
         assert (await api.get("/ok")).status == 200
     assert limiter.rate(Origin("http", "127.0.0.1", server.port)) is None
     assert server.count("/ok") == 20
+
+
+def test_limiter_decreases_once_per_round_trip() -> None:
+    limiter = axios_like.AdaptiveRateLimit()
+    now = 0.0
+    for _ in range(100):
+        limiter.record(ticket(), told(200), now)
+        now += 0.01
+    limiter.record(ticket(), told(429), now)
+    first = limiter.rate(ORIGIN)
+    # Throttles answering attempts sent before that decrease (duration 0.01 s, sent at
+    # now - 0.01) say nothing about the lowered rate: no second decrease.
+    for _ in range(5):
+        limiter.record(ticket(), told(429), now + 0.005)
+    assert limiter.rate(ORIGIN) == first
+    limiter.record(ticket(), told(429), now + 0.5)  # sent after it: decreases again
+    later = limiter.rate(ORIGIN)
+    assert first is not None
+    assert later is not None
+    assert later < first
+
+
+def test_gate_counts_attempts_sent_before_any_quota_was_known() -> None:
+    gate = axios_like.RateLimitGate()
+    out = [ticket(call={}) for _ in range(4)]
+    assert [gate.admit(t, 0.0) for t in out] == [SEND] * 4
+    # The first answer says 5 left; the three others still out are not in that count.
+    gate.record(out[0], told(200, {"RateLimit": '"default";r=5;t=10'}), 0.1)
+    assert gate.snapshot(ORIGIN)[None][0] == 2
+    for t in out[1:]:
+        gate.record(t, told(200), 0.2)
+    assert gate.admit(ticket(call={}), 0.3) is SEND
+    assert gate.admit(ticket(call={}), 0.3) is SEND
+    assert isinstance(gate.admit(ticket(call={}), 0.3), Wait)
+
+
+def test_gate_threads_of_a_sync_client_never_overrun_the_quota() -> None:
+    """Four threads share one client; the server's quota of 10 is never exceeded."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+    used = [0, 0]  # accepted, 429
+
+    def quota(seen: object) -> Reply:
+        with lock:
+            if used[0] >= 10:
+                used[1] += 1
+                return Reply(429, headers={"RateLimit": '"q";r=0;t=30'})
+            used[0] += 1
+            left = 10 - used[0]
+            return Reply(
+                200,
+                headers={"RateLimit": f'"q";r={left};t=30', "RateLimit-Policy": '"q";q=10;w=30'},
+            )
+
+    with FlakyServer() as server:
+        server.handle("/q", quota)
+        with axios_like.create(base_url=server.url, max_retry_after=1, max_retries=0) as api:
+
+            def one(_: int) -> str:
+                try:
+                    api.get("/q")
+                except axios_like.RateLimitedError:
+                    return "held"
+                return "ok"
+
+            with ThreadPoolExecutor(4) as pool:
+                results = list(pool.map(one, range(24)))
+        assert used[1] == 0  # no 429: nothing was sent past the quota
+        assert results.count("ok") == used[0] == server.count("/q")
+        assert results.count("held") == 24 - used[0]
+        assert 5 <= used[0] <= 10
