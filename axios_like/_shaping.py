@@ -532,6 +532,12 @@ class AdaptiveRateLimit:
         if measured <= 0.0 and st.last_bucket is not None and now > st.last_bucket:
             measured = st.count / (now - st.last_bucket)  # no full bucket yet: the rate so far
         if throttled:
+            # The rate at the throttle: the smoothed rate lags a rising one, so the
+            # current bucket's own rate counts too once it is a quarter full (the AWS
+            # SDK uses the smoothed rate alone, and settles ~20% below the limit).
+            last = st.last_bucket
+            if last is not None and now - last >= self.bucket / 4 and st.count:
+                measured = max(measured, st.count / (now - last))
             rate = min(measured, st.fill_rate) if st.enabled else measured
             st.last_max_rate = rate
             st.last_throttle = now
