@@ -757,6 +757,8 @@ CORE_MODULES = (
     "_exceptions",
     "_redact",
     "_pipeline",
+    "_ratelimit",
+    "_shaping",
 )
 FORBIDDEN_MODULES = {"time", "asyncio", "socket", "selectors", "httpcore"}
 FORBIDDEN_HTTPX_NAMES = {

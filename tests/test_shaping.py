@@ -492,3 +492,55 @@ def test_gate_threads_of_a_sync_client_never_overrun_the_quota() -> None:
         assert results.count("ok") == used[0] == server.count("/q")
         assert results.count("held") == 24 - used[0]
         assert 5 <= used[0] <= 10
+
+
+def test_every_client_has_its_own_gate_by_default_and_no_limiter() -> None:
+    with axios_like.create() as one, axios_like.create() as two:
+        assert isinstance(one.defaults["rate_limit_gate"], axios_like.RateLimitGate)
+        assert one.defaults["rate_limit_gate"] is not two.defaults["rate_limit_gate"]
+        assert one.defaults["rate_limiter"] is None
+
+
+class Seen:
+    """Records the verdicts controllers are told."""
+
+    def __init__(self) -> None:
+        self.verdicts: list[Verdict] = []
+
+    def admit(self, ticket: Ticket, now: float) -> Any:
+        return SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        self.verdicts.append(verdict)
+
+
+async def test_verdicts_carry_the_response_headers_and_the_wall_clock(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script(
+        "/h",
+        [
+            Reply(503, headers={"X-RateLimit-Remaining": "7"}),
+            Reply(200, headers={"RateLimit": "r"}),
+        ],
+    )
+    seen = Seen()
+    api = make_client(
+        base_url=server.url, rate_limiter=seen, retry_strategy=axios_like.FixedDelay(0)
+    )
+    before = time.time()
+    with instant_retries():
+        await api.get("/h")
+    after = time.time()
+    first, second = seen.verdicts
+    assert (first.step, first.status, second.step, second.status) == (
+        Step.RETRY,
+        503,
+        Step.DONE,
+        200,
+    )
+    assert first.headers is not None
+    assert first.headers["x-ratelimit-remaining"] == "7"
+    assert second.headers is not None
+    assert second.headers["ratelimit"] == "r"
+    assert all(v.wall is not None and before <= v.wall <= after for v in seen.verdicts)
