@@ -544,3 +544,58 @@ async def test_verdicts_carry_the_response_headers_and_the_wall_clock(
     assert second.headers is not None
     assert second.headers["ratelimit"] == "r"
     assert all(v.wall is not None and before <= v.wall <= after for v in seen.verdicts)
+
+
+# ---------------------------------------------------------------- state-machine fuzz
+
+HEADER_VALUES = st.sampled_from(
+    [
+        '"default";r=0;t=5',
+        '"default";r=3;t=10',
+        '"default";r=1',
+        "limit=5, remaining=0, reset=2",
+        "garbage;;",
+        "",
+    ]
+)
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["admit", "record", "refuse"]),
+        st.floats(min_value=0.0, max_value=3.0),  # time step
+        st.sampled_from([200, 429, 503, None]),
+        HEADER_VALUES,
+        st.sampled_from(["/a/1", "/b/2", "https://api.example.com/a"]),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(OPERATIONS)
+def test_gate_and_limiter_stay_sane_whatever_happens(operations: list[Any]) -> None:
+    gate = axios_like.RateLimitGate(rng=random.Random(0))
+    limiter = axios_like.AdaptiveRateLimit(floor=0.5)
+    now = 0.0
+    out: list[Ticket] = []
+    for op, step, status, value, url in operations:
+        now += step
+        if op == "admit" or not out:
+            t = ticket(call={}, url=url)
+            for controller in (gate, limiter):
+                answer = controller.admit(t, now)
+                assert answer is SEND or (isinstance(answer, Wait) and 0 <= answer.seconds < 1e7)
+            out.append(t)
+            continue
+        t = out.pop(0)
+        if op == "refuse":
+            verdict = told(None, step=Step.REFUSED)
+        else:
+            headers = {"RateLimit": value, "RateLimit-Policy": '"default";q=5;w=10'}
+            verdict = told(status, headers if status is not None else None)
+        gate.record(t, verdict, now)
+        limiter.record(t, verdict, now)
+    for name, (remaining, _) in gate.snapshot(ORIGIN).items():
+        assert name is None
+        assert remaining is None or remaining >= 0
+    rate = limiter.rate(ORIGIN)
+    assert rate is None or 0.5 <= rate < float("inf")
