@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import axios_like
-from axios_like._ratelimit import EPOCH_MS_THRESHOLD, EPOCH_THRESHOLD, parse_rate_limit
+from axios_like._ratelimit import (
+    EPOCH_MS_THRESHOLD,
+    EPOCH_THRESHOLD,
+    _Fields,
+    _parse,
+    mentions_rate_limit,
+    parse_rate_limit,
+)
 
 NOW = 1_700_000_000.0
 
@@ -259,6 +266,10 @@ def test_fuzz_never_raises_and_answers_are_sane(
     pairs: list[tuple[str, str]], now_wall: float | None, status: int | None
 ) -> None:
     for headers in (dict(pairs), pairs_to_httpx(pairs)):
+        # The parser proper, without parse_rate_limit's last-resort ``except``: the
+        # safety net must never be what keeps a value from crashing.
+        if mentions_rate_limit(headers):
+            _parse(_Fields(headers), now_wall, status)
         info = parse_rate_limit(headers, now_wall=now_wall, status=status)
         if info is None:
             continue
