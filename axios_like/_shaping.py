@@ -529,7 +529,7 @@ class AdaptiveRateLimit:
     def _update(self, st: _Cubic, now: float, throttled: bool) -> None:
         self._measure(st, now)
         measured = st.measured
-        if measured <= 0.0 and st.last_bucket is not None and now > st.last_bucket:
+        if measured <= 0.0 and st.last_bucket is not None and now - st.last_bucket >= 0.001:
             measured = st.count / (now - st.last_bucket)  # no full bucket yet: the rate so far
         if throttled:
             # The rate at the throttle: the smoothed rate lags a rising one, so the
