@@ -426,6 +426,11 @@ class AdaptiveRateLimit:
     ``deadline`` or ``max_retry_after`` raises ``RateLimitedError``. Until an
     origin throttles, nothing is held.
 
+    ``beta`` is the decrease, ``scale`` the cubic's constant, ``floor`` the lowest
+    rate, ``bucket`` and ``smooth`` how the rate is measured (0.5 s buckets, a
+    weight of 0.8 for the newest), ``burst`` the seconds of tokens the bucket holds.
+    See ``docs/traffic-shaping.md`` for where it differs from the AWS SDK.
+
     Example::
 
         limiter = axios_like.AdaptiveRateLimit(floor=1.0)
@@ -472,21 +477,21 @@ class AdaptiveRateLimit:
             self._refill(st, now)
             st.tokens -= 1.0
             seconds = 0.0 if st.tokens >= 0.0 else -st.tokens / st.fill_rate
-        if seconds <= 0.0:
-            return SEND
-        ticket.call[(self, ticket.attempt)] = True
-        return Wait(seconds, "adaptive rate")
+        # When the token was promised: a throttle of an attempt promised before the last
+        # decrease (at the old rate) does not decrease again, even if it went out after.
+        ticket.call[(self, ticket.attempt)] = now
+        return SEND if seconds <= 0.0 else Wait(seconds, "adaptive rate")
 
     def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
         """Count the response; lower the rate on throttling, recover it on success."""
+        promised = ticket.call.pop((self, ticket.attempt), None)
         if verdict.step is Step.REFUSED:
-            if ticket.call.pop((self, ticket.attempt), None):
+            if promised is not None:
                 with self._lock:
                     st = self._origins.get(ticket.origin)
                     if st is not None:
                         st.tokens += 1.0  # the reserved token was not used (rule 2)
             return
-        ticket.call.pop((self, ticket.attempt), None)
         status = verdict.status
         if status is None:
             return
@@ -501,8 +506,9 @@ class AdaptiveRateLimit:
                     self._origins.pop(next(iter(self._origins)))
                 st = self._origins[ticket.origin] = _Cubic(now, self.floor)
             # One decrease per round trip (as TCP does): a throttle answering an attempt
-            # sent before the last decrease says nothing new about the lowered rate.
-            if throttled and st.enabled and now - verdict.duration < st.last_throttle:
+            # let out before the last decrease says nothing new about the lowered rate.
+            asked = now - verdict.duration if promised is None else promised
+            if throttled and st.enabled and asked < st.last_throttle:
                 self._measure(st, now)
                 return
             self._update(st, now, throttled)
