@@ -16,7 +16,8 @@ Two experiments, each run twice in one process (real time, bounded: a few second
    reaching the server in the second half of the run, against ``R``, and the 429s, with
    ``rate_limiter=AdaptiveRateLimit()`` and with retries alone.
 
-Run: ``python benchmarks/bench_shaping.py`` (``--quick``: shorter runs, ~15 s).
+Run: ``python benchmarks/bench_shaping.py`` (~60 s; ``--quick``: shorter runs, ~20 s, a smoke
+run: the adaptive limiter has not settled in 6 s, so its numbers there mean little).
 """
 
 from __future__ import annotations
