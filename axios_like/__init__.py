@@ -43,9 +43,11 @@ from ._exceptions import (
     WriteTimeoutError,
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
+from ._ratelimit import RateLimitInfo, parse_rate_limit
 from ._registries import InterceptorManager, Interceptors
 from ._resilience import CircuitBreaker, RetryBudget
 from ._retry import is_retryable
+from ._shaping import AdaptiveRateLimit, RateLimitGate
 from ._strategies import (
     DecorrelatedJitter,
     ExponentialBackoff,
@@ -60,6 +62,7 @@ from .auth import AuthRefreshError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdaptiveRateLimit",
     "AsyncClient",
     "AsyncMiddleware",
     "AuthRefreshError",
@@ -89,6 +92,8 @@ __all__ = [
     "NetworkError",
     "PoolTimeoutError",
     "ProxyError",
+    "RateLimitGate",
+    "RateLimitInfo",
     "RateLimitedError",
     "ReadError",
     "ReadTimeoutError",
@@ -111,4 +116,5 @@ __all__ = [
     "create",
     "create_async",
     "is_retryable",
+    "parse_rate_limit",
 ]

@@ -218,8 +218,8 @@ class AsyncClient(AsyncVerbs):
                     await self._admitted(state, asked, admission, last_error, cfg)
             started = time.monotonic()
             outcome, cause = await self._attempt(call, cfg, state)
-            now = time.monotonic()
-            step = decide(state, outcome, now, cause=cause, now_wall=time.time())
+            now, wall = time.monotonic(), time.time()
+            step = decide(state, outcome, now, cause=cause, now_wall=wall)
             if LOGGER.isEnabledFor(logging.DEBUG):
                 log_attempt(cfg, outcome, now - started)
             event = None
@@ -228,7 +228,9 @@ class AsyncClient(AsyncVerbs):
                 assert last_error is not None
                 event = retry_event(state, step.delay, step.reason, last_error, now)
             if asked is not None:
-                told = verdict(step, outcome, duration=now - started, cause=cause, event=event)
+                told = verdict(
+                    step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
+                )
                 record_all(*asked, told, now)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)

@@ -89,6 +89,8 @@ class RequestOptions(TypedDict, total=False):
     max_content_length: int | None
     max_body_length: int | None
     redact_headers: Collection[str]
+    rate_limit_gate: AttemptController | None
+    rate_limiter: AttemptController | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -325,12 +327,18 @@ def _v_transport(key: str, value: Any) -> Any:
     raise _fail(key, "an httpx transport", value)
 
 
+_CONTROLLER_HINT: Final = {
+    "retry_budget": "axios_like.RetryBudget(...)",
+    "circuit_breaker": "axios_like.CircuitBreaker(...)",
+    "rate_limit_gate": "axios_like.RateLimitGate(...)",
+    "rate_limiter": "axios_like.AdaptiveRateLimit(...)",
+}
+
+
 def _v_controller(key: str, value: Any) -> Any:
     if value is None or isinstance(value, AttemptController):
         return value
-    need = (
-        "axios_like.RetryBudget(...)" if key == "retry_budget" else "axios_like.CircuitBreaker(...)"
-    )
+    need = _CONTROLLER_HINT.get(key, "an attempt controller")
     raise _fail(key, f"{need}, an attempt controller or None", value)
 
 
@@ -380,6 +388,8 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "max_content_length": _v_byte_limit,
     "max_body_length": _v_byte_limit,
     "redact_headers": _v_header_names,
+    "rate_limit_gate": _v_controller,
+    "rate_limiter": _v_controller,
 }
 
 #: Keys a request config may hold (after request interceptors too).
@@ -404,6 +414,7 @@ def library_defaults() -> dict[str, Any]:
     """A fresh dict of the library's defaults (a new strategy and retry budget each time)."""
     from ._resilience import RetryBudget  # here: it imports the error tree, as _retry does
     from ._retry import is_retryable  # here, not at the top: _retry imports this module
+    from ._shaping import RateLimitGate  # (and _shaping imports _retry)
 
     return {
         "headers": httpx.Headers(),
@@ -425,6 +436,10 @@ def library_defaults() -> dict[str, Any]:
         "circuit_breaker": None,
         "max_content_length": None,
         "max_body_length": None,
+        # On by default (SPEC 7: the headers are read); one gate per client, so what
+        # one client learns of an origin's quota holds for all its calls.
+        "rate_limit_gate": RateLimitGate(),
+        "rate_limiter": None,
     }
 
 

@@ -199,6 +199,11 @@ class Verdict(NamedTuple):
     #: ``Step.RETRY``: the very ``RetryEvent`` that ``on_retry`` and the INFO log get
     #: next, so telemetry can never disagree with them; else ``None``.
     event: RetryEvent | None = None
+    #: The response's headers when a response arrived (a status error's too), else
+    #: ``None``: what rate-limit controllers read (``RateLimit``, ``Retry-After``).
+    headers: httpx.Headers | None = None
+    #: The shell's wall clock (epoch seconds) at the outcome, for epoch resets and dates.
+    wall: float | None = None
 
     @property
     def final(self) -> bool:
@@ -236,7 +241,7 @@ class AttemptController(Protocol):
 
 
 #: The config keys whose values are controllers, in the order they are consulted.
-CONTROLLER_KEYS: Final = ("circuit_breaker", "retry_budget", "rate_limiter")
+CONTROLLER_KEYS: Final = ("circuit_breaker", "retry_budget", "rate_limit_gate", "rate_limiter")
 
 
 def compose(

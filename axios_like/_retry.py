@@ -657,33 +657,39 @@ def verdict(
     duration: float,
     cause: BaseException | None = None,
     event: RetryEvent | None = None,
+    now_wall: float | None = None,
 ) -> Verdict:
     """What the controllers are told about an attempt that was sent and decided.
 
     ``event`` is the ``RetryEvent`` of a ``Retry`` step (what ``on_retry`` gets next).
+    The verdict carries the response's headers (when one arrived) and ``now_wall``,
+    so rate-limit controllers can read the quota the origin announced.
     """
     if isinstance(outcome, Response):
-        code = outcome.raw.status_code
-        return _entry(
-            Verdict, (Step.DONE, Failure.NONE, code, None, "ok", None, None, duration, None)
-        )
+        raw = outcome.raw
+        done = (Step.DONE, Failure.NONE, raw.status_code, None, "ok", None, None, duration)
+        return _entry(Verdict, (*done, None, raw.headers, now_wall))
     error = outcome if isinstance(outcome, BaseException) else cause
     assert error is not None  # a Replay always answers an error
     status = _status(error)
+    headers = error.response.raw.headers if isinstance(error, HTTPStatusError) else None
     if isinstance(error, CLIENT_ERRORS) or not isinstance(error, AxiosLikeError):
         failure = Failure.LOCAL
     else:
         failure = Failure.TRANSIENT if is_transient(error, status) else Failure.CALLER
+    how: tuple[Step, str, StopReason | None, float | None]
     if isinstance(step, Retry):
-        return Verdict(
-            Step.RETRY, failure, status, error, step.reason, None, step.delay, duration, event
-        )
-    if isinstance(step, Again):
-        return Verdict(Step.REPLAY, failure, status, error, "replay", None, 0.0, duration)
-    if isinstance(step, Stop):
-        why = StopReason(step.error.reason)
-        return Verdict(Step.STOP, failure, status, error, _reason(error), why, None, duration)
-    return Verdict(Step.RAISE, failure, status, error, _reason(error), None, None, duration)
+        how = (Step.RETRY, step.reason, None, step.delay)
+    elif isinstance(step, Again):
+        how = (Step.REPLAY, "replay", None, 0.0)
+    elif isinstance(step, Stop):
+        how = (Step.STOP, _reason(error), StopReason(step.error.reason), None)
+    else:
+        how = (Step.RAISE, _reason(error), None, None)
+    kind, reason, why, delay = how
+    return Verdict(
+        kind, failure, status, error, reason, why, delay, duration, event, headers, now_wall
+    )
 
 
 def refused(step: Stop | Raise) -> Verdict:

@@ -22,6 +22,7 @@ SCRIPTS = (
     "bench_decide.py",
     "bench_resilience.py",
     "bench_memory.py",
+    "bench_shaping.py",
 )
 
 

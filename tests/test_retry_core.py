@@ -898,6 +898,8 @@ CORE_MODULES = (
     "_urls",
     "_request",
     "_outcomes",
+    "_ratelimit",
+    "_shaping",
 )
 FORBIDDEN_MODULES = {"time", "asyncio", "socket", "selectors", "httpcore"}
 FORBIDDEN_HTTPX_NAMES = {

@@ -1,0 +1,286 @@
+"""The rate-limit header parser: every form it reads, its precedence, and a fuzz corpus."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import axios_like
+from axios_like._ratelimit import (
+    EPOCH_MS_THRESHOLD,
+    EPOCH_THRESHOLD,
+    _Fields,
+    _parse,
+    mentions_rate_limit,
+    parse_rate_limit,
+)
+
+NOW = 1_700_000_000.0
+
+
+def test_current_draft_list_with_policy() -> None:
+    info = parse_rate_limit(
+        {"RateLimit": '"default";r=50;t=30', "RateLimit-Policy": '"default";q=100;w=60'},
+        now_wall=NOW,
+    )
+    assert info == axios_like.RateLimitInfo(50, 30.0, 100, 60.0, "default", None, "ratelimit")
+
+
+def test_several_policies_the_closest_to_spent_wins() -> None:
+    info = parse_rate_limit(
+        {
+            "RateLimit": '"burst";r=5;t=1, "day";r=0;t=3600',
+            "RateLimit-Policy": '"burst";q=10;w=1, "day";q=1000;w=86400',
+        },
+        now_wall=NOW,
+    )
+    assert info is not None
+    assert (info.remaining, info.reset, info.limit, info.window, info.policy) == (
+        0,
+        3600.0,
+        1000,
+        86400.0,
+        "day",
+    )
+
+
+def test_token_policy_names_partition_key_and_split_fields() -> None:
+    headers = httpx.Headers([("RateLimit", "api;r=3"), ("RateLimit", "other;r=9;t=2;pk=:YWJj:")])
+    info = parse_rate_limit(headers, now_wall=NOW)
+    assert info is not None
+    assert (info.remaining, info.reset, info.policy, info.partition) == (3, None, "api", None)
+    only = parse_rate_limit({"ratelimit": '"p";r=0;t=4;pk=:YWJj:'}, now_wall=NOW)
+    assert only is not None
+    assert only.partition == b"abc".hex()
+
+
+def test_draft_07_dictionary_form() -> None:
+    info = parse_rate_limit({"RateLimit": "limit=100, remaining=0, reset=7"}, now_wall=NOW)
+    assert info is not None
+    assert (info.remaining, info.reset, info.limit, info.source) == (0, 7.0, 100, "ratelimit")
+
+
+def test_earlier_drafts_three_fields_and_numeric_policy() -> None:
+    info = parse_rate_limit(
+        {
+            "RateLimit-Limit": "100, 100;w=60",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": "9",
+            "RateLimit-Policy": "100;w=60",
+        },
+        now_wall=NOW,
+    )
+    assert info == axios_like.RateLimitInfo(0, 9.0, 100, 60.0, None, None, "ratelimit")
+
+
+@pytest.mark.parametrize(
+    ("reset", "expected"),
+    [
+        ("30", 30.0),  # delta-seconds
+        ("0", 0.0),
+        (str(int(NOW) + 45), 45.0),  # epoch seconds (GitHub)
+        (str(int(NOW * 1000) + 5000), 5.0),  # epoch milliseconds
+        (str(int(NOW) - 100), 0.0),  # an epoch in the past: now
+        (str(int(EPOCH_THRESHOLD) - 1), EPOCH_THRESHOLD - 1),  # just below: still a delta
+        ("Tue, 14 Nov 2023 22:14:20 GMT", 60.0),  # an HTTP-date (NOW is 22:13:20)
+    ],
+)
+def test_legacy_reset_delta_or_epoch(reset: str, expected: float) -> None:
+    info = parse_rate_limit(
+        {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+        now_wall=NOW,
+    )
+    assert info is not None
+    assert (info.remaining, info.limit, info.source) == (0, 60, "x-ratelimit")
+    assert info.reset == pytest.approx(expected)
+
+
+def test_thresholds_are_documented_values() -> None:
+    assert (EPOCH_THRESHOLD, EPOCH_MS_THRESHOLD) == (1e9, 1e12)
+
+
+def test_epoch_reset_without_a_wall_clock_is_unknown() -> None:
+    info = parse_rate_limit(
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 5)}, now_wall=None
+    )
+    assert info is not None
+    assert (info.remaining, info.reset) == (0, None)
+
+
+def test_github_resource_is_the_partition() -> None:
+    info = parse_rate_limit(
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "10", "X-RateLimit-Resource": "search"},
+        now_wall=NOW,
+    )
+    assert info is not None
+    assert info.partition == "search"
+
+
+def test_precedence_retry_after_then_ratelimit_then_legacy() -> None:
+    both = {
+        "RateLimit": '"d";r=0;t=20',
+        "X-RateLimit-Remaining": "7",
+        "X-RateLimit-Reset": "99",
+        "X-RateLimit-Limit": "10",
+    }
+    info = parse_rate_limit(both, now_wall=NOW, status=200)
+    assert info is not None
+    # RateLimit's remaining and reset win; the legacy limit fills what RateLimit left out.
+    assert (info.remaining, info.reset, info.limit, info.source) == (0, 20.0, 10, "ratelimit")
+    after = parse_rate_limit({**both, "Retry-After": "3"}, now_wall=NOW, status=429)
+    assert after is not None
+    assert (after.remaining, after.reset, after.source) == (
+        0,
+        3.0,
+        "retry-after",
+    )
+
+
+def test_retry_after_counts_only_on_429_and_503() -> None:
+    assert parse_rate_limit({"Retry-After": "3"}, now_wall=NOW, status=200) is None
+    info = parse_rate_limit({"Retry-After": "3"}, now_wall=NOW, status=429)
+    assert info is not None
+    assert (info.remaining, info.reset) == (0, 3.0)
+    # A 503 with Retry-After alone says "overloaded", not "quota spent".
+    assert parse_rate_limit({"Retry-After": "3"}, now_wall=NOW, status=503) is None
+    spent = parse_rate_limit(
+        {"Retry-After": "3", "RateLimit": '"d";r=0;t=30'}, now_wall=NOW, status=503
+    )
+    assert spent is not None
+    assert (spent.remaining, spent.reset) == (0, 3.0)
+    dated = parse_rate_limit(
+        {"Retry-After": "Tue, 14 Nov 2023 22:13:30 GMT", "Date": "Tue, 14 Nov 2023 22:13:20 GMT"},
+        now_wall=NOW,
+        status=429,
+    )
+    assert dated is not None
+    assert dated.reset == 10.0
+
+
+def test_a_429_marks_the_quota_spent() -> None:
+    info = parse_rate_limit({"RateLimit": '"d";r=4;t=8'}, now_wall=NOW, status=429)
+    assert info is not None
+    assert (info.remaining, info.reset) == (0, 8.0)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Content-Type": "application/json"},
+        {"RateLimit": ""},
+        {"RateLimit": "garbage;;=="},
+        {"RateLimit": '"unterminated;r=1'},
+        {"RateLimit": '"d";r=-1;t=5'},
+        {"RateLimit": '"d";r=1e400'},
+        {"X-RateLimit-Remaining": "many"},
+        {"X-RateLimit-Remaining": "nan", "X-RateLimit-Reset": "inf"},
+        {"RateLimit-Reset": "-3"},
+        {"RateLimit": "x" * 10_000},
+    ],
+)
+def test_unusable_values_are_ignored(headers: dict[str, str]) -> None:
+    assert parse_rate_limit(headers, now_wall=NOW) is None
+
+
+def test_huge_counts_and_odd_mappings_never_raise() -> None:
+    assert parse_rate_limit({"X-RateLimit-Remaining": "9" * 5000}, now_wall=NOW) is None
+    assert parse_rate_limit({b"x-ratelimit-remaining": b"2"}, now_wall=NOW) == (
+        axios_like.RateLimitInfo(2, None, None, None, None, None, "ratelimit")
+    )
+    assert parse_rate_limit({"X-RateLimit-Reset": "10"}, now_wall=float("nan")) is not None
+    assert parse_rate_limit(object(), now_wall=NOW) is None  # not even a mapping
+
+
+# ---------------------------------------------------------------- fuzz: 0 crashes
+
+NAMES = st.sampled_from(
+    [
+        "RateLimit",
+        "RateLimit-Policy",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "X-RateLimit-Resource",
+        "X-Rate-Limit-Reset",
+        "Retry-After",
+        "Date",
+    ]
+)
+#: Values built from the grammar's own pieces, so the fuzz reaches deep into the parser.
+PIECES = st.sampled_from(
+    [
+        '"default"',
+        "default",
+        ";r=",
+        ";t=",
+        ";q=",
+        ";w=",
+        ";pk=",
+        ":YWJj:",
+        ":",
+        "?1",
+        "=",
+        ",",
+        ";",
+        " ",
+        '"',
+        "\\",
+        "-",
+        ".",
+        "1",
+        "0",
+        "1e9",
+        "1700000000",
+        "limit=",
+        "remaining=",
+        "reset=",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "nan",
+        "inf",
+        "İ",
+        "\x00",
+        "\x7f",
+    ]
+)
+VALUES = st.one_of(
+    st.text(max_size=80),
+    st.lists(PIECES, max_size=16).map("".join),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(NAMES, VALUES), max_size=6),
+    st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    st.one_of(st.none(), st.sampled_from([200, 429, 503]), st.integers()),
+)
+def test_fuzz_never_raises_and_answers_are_sane(
+    pairs: list[tuple[str, str]], now_wall: float | None, status: int | None
+) -> None:
+    for headers in (dict(pairs), pairs_to_httpx(pairs)):
+        # The parser proper, without parse_rate_limit's last-resort ``except``: the
+        # safety net must never be what keeps a value from crashing.
+        if mentions_rate_limit(headers):
+            _parse(_Fields(headers), now_wall, status)
+        info = parse_rate_limit(headers, now_wall=now_wall, status=status)
+        if info is None:
+            continue
+        assert info.remaining is None or info.remaining >= 0
+        assert info.reset is None or info.reset >= 0
+        assert info.limit is None or info.limit >= 0
+        assert info.source in ("retry-after", "ratelimit", "x-ratelimit")
+
+
+def pairs_to_httpx(pairs: list[tuple[str, str]]) -> httpx.Headers | dict[str, str]:
+    try:
+        return httpx.Headers(pairs)
+    except (UnicodeEncodeError, ValueError):  # httpx refuses some values: a dict then
+        return dict(pairs)
