@@ -317,6 +317,7 @@ _MISSING_URLLIB3: Final = (
 )
 #: Body chunk size: a body no longer than this is read in one call.
 _CHUNK: Final = 65_536
+_LEAST_TIMEOUT: Final = 1e-6
 _HTTP_VERSIONS: Final = {10: b"HTTP/1.0", 11: b"HTTP/1.1"}
 #: Headers urllib3 (or http.client under it) adds when absent; httpx decides them.
 _URLLIB3_DEFAULTS: Final = ("User-Agent", "Accept-Encoding")
@@ -409,7 +410,8 @@ class Urllib3Transport(httpx.BaseTransport):
         if timeout is None:
             if len(self._timeouts) >= _TIMEOUT_CACHE_SIZE:
                 self._timeouts.clear()  # deadline-shrunk timeouts are all different
-            timeout = self._urllib3.Timeout(connect=connect, read=read)
+            # urllib3 refuses 0 (a deadline's last instant): the least it takes is as good.
+            timeout = self._urllib3.Timeout(connect=_positive(connect), read=_positive(read))
             self._timeouts[key] = timeout
         return timeout
 
@@ -445,7 +447,7 @@ class Urllib3Transport(httpx.BaseTransport):
             "redirect": False,
             "assert_same_host": False,
             "timeout": self._timeout(given.get("connect"), given.get("read")),
-            "pool_timeout": given.get("pool"),
+            "pool_timeout": _positive(given.get("pool")),
             "preload_content": False,
             "decode_content": False,
         }
@@ -482,6 +484,10 @@ class Urllib3Transport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._pool.clear()
+
+
+def _positive(seconds: float | None) -> float | None:
+    return seconds if seconds is None or seconds > 0 else _LEAST_TIMEOUT
 
 
 def _import_urllib3() -> Any:
