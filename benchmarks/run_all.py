@@ -21,6 +21,7 @@ SCRIPTS = (
     "bench_decision_peers.py",
     "bench_decide.py",
     "bench_memory.py",
+    "bench_profile.py",
 )
 
 
