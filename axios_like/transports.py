@@ -1,10 +1,11 @@
-"""Faster engines under the same httpx API: ``transport=axios_like.transports.aiohttp_transport()``.
+"""Faster engines under the same httpx API: ``aiohttp_transport()`` and ``urllib3_transport()``.
 
 ``axios_like`` sits above httpx's transport interface, so the engine that moves the
 bytes can be swapped without changing a line of the code that uses the client: the
 whole pipeline (interceptors, middleware, retries, errors) runs unchanged. httpx's
 default async engine (httpcore) is slow under concurrency; aiohttp's is several times
-faster. :func:`aiohttp_transport` puts aiohttp under an :class:`AsyncClient`::
+faster. :func:`aiohttp_transport` puts aiohttp under an :class:`AsyncClient`, and
+:func:`urllib3_transport` puts urllib3's connection pool under a sync :class:`Client`::
 
     pip install 'axios-like[fast]'
 
@@ -12,25 +13,37 @@ faster. :func:`aiohttp_transport` puts aiohttp under an :class:`AsyncClient`::
         base_url="https://api.example.com",
         transport=axios_like.transports.aiohttp_transport(),
     )
+    sync_api = axios_like.create(
+        base_url="https://api.example.com",
+        transport=axios_like.transports.urllib3_transport(),
+    )
 
-aiohttp is an optional extra (``fast``), never a core dependency: it is imported
-when :func:`aiohttp_transport` is called, with a clear error if it is missing.
+aiohttp and urllib3 are an optional extra (``fast``), never core dependencies: each is
+imported when its transport is made, with a clear error if it is missing.
 
 What differs from httpx's default transport (see ``docs/performance.md``):
 
-- async only (aiohttp has no sync API); HTTP/1.1 only (no ``http2=True``);
-- no write timeout: aiohttp has none; connect, read and pool timeouts are honoured,
-  per attempt, as the retry engine shrinks them to a ``deadline``;
-- ``limits.max_keepalive_connections`` has no aiohttp equivalent (aiohttp keeps every
-  idle connection until ``keepalive_expiry``); ``max_connections`` is honoured;
-- proxies given to ``create_async(proxy=...)`` are served by httpx's own transport, as
-  httpx always does for a mounted proxy; ``aiohttp_transport`` itself sends directly;
-- one transport serves one event loop (the aiohttp session is created on first use).
+- aiohttp: async only (aiohttp has no sync API); HTTP/1.1 only (no ``http2=True``);
+- aiohttp: no write timeout: aiohttp has none; connect, read and pool timeouts are
+  honoured, per attempt, as the retry engine shrinks them to a ``deadline``;
+- aiohttp: ``limits.max_keepalive_connections`` has no aiohttp equivalent (aiohttp
+  keeps every idle connection until ``keepalive_expiry``); ``max_connections`` is
+  honoured;
+- aiohttp: proxies given to ``create_async(proxy=...)`` are served by httpx's own
+  transport, as httpx always does for a mounted proxy; ``aiohttp_transport`` itself
+  sends directly;
+- aiohttp: one transport serves one event loop (the session is created on first use);
+- urllib3: sync only, HTTP/1.1 only; pool limits apply per origin (urllib3 keeps one
+  pool per host); the connect timeout also bounds sending the request (urllib3 has no
+  write timeout); ``keepalive_expiry`` is not applied (urllib3 checks a pooled
+  connection is still open before reusing it); ``proxy=`` takes ``http://`` and
+  ``https://`` proxies, and raises :class:`axios_like.ConfigError` for ``socks``.
 
-aiohttp's errors are mapped onto httpx's, which the client then maps onto its own
-tree, so the retry rules see the same facts: a refused connection or a connect
-timeout *never reached the server* (retried for any method); a dropped connection, a
-reset or a read timeout *may have* (retried only for idempotent requests).
+Errors are mapped onto httpx's, which the client then maps onto its own tree, so the
+retry rules see the same facts as on httpx's own transport: a refused connection, a
+connect timeout or a full pool *never reached the server* (retried for any method);
+a dropped connection, a reset or a read timeout *may have* (retried only for
+idempotent requests). Neither library retries, redirects or decodes behind httpx's back.
 """
 
 from __future__ import annotations
@@ -230,8 +243,15 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        response = self._response
         try:
-            async for chunk in self._response.content.iter_any():
+            length = response.content_length
+            if length is not None and length <= _CHUNK:  # one read, no async generator
+                data = await response.read()
+                if data:
+                    yield data
+                return
+            async for chunk in response.content.iter_any():
                 yield chunk
         except Exception as exc:
             mapped = self._errors.to_httpx(exc, self._request, reading=True)
@@ -363,12 +383,16 @@ def urllib3_transport(
 class Urllib3Transport(httpx.BaseTransport):
     """An ``httpx.BaseTransport`` over one ``urllib3.PoolManager`` (or ``ProxyManager``).
 
-    Use :func:`urllib3_transport` to make one. httpx keeps doing what it does above a
-    transport (URLs, headers, auth, cookies, redirects, decoding); urllib3 only moves
-    bytes: it follows no redirects (``redirect=False``), never retries
-    (``retries=False``: the retry engine above is the only one), decodes nothing
-    (``decode_content=False``: httpx decodes ``Content-Encoding`` exactly as on its
-    own transport) and adds no default headers of its own.
+    httpx keeps doing what it does above a transport (URLs, headers, auth, cookies,
+    redirects, decoding); urllib3 only moves bytes: it follows no redirects
+    (``redirect=False``), never retries (``retries=False``: the retry engine above is
+    the only one), decodes nothing (``decode_content=False``: httpx decodes
+    ``Content-Encoding`` exactly as on its own transport) and adds no default headers
+    of its own.
+
+    Use :func:`urllib3_transport` to make one, e.g. under a plain httpx client::
+
+        client = httpx.Client(transport=axios_like.transports.urllib3_transport())
     """
 
     def __init__(
