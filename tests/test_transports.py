@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import Any
 
 import httpx
 import pytest
@@ -95,3 +96,24 @@ async def test_aiohttp_still_has_no_public_switch_for_its_silent_retry() -> None
         assert session._retry_connection is False  # the one attribute aiohttp reads
     finally:
         await transport.aclose()
+
+
+async def test_streamed_bodies_big_bodies_and_credentials_in_the_url(server: FlakyServer) -> None:
+    big = bytes(range(256)) * 1000  # 256 000 bytes: streamed chunk by chunk
+    server.script("/big", [Reply(200, body=big)])
+    transport = axios_like.transports.aiohttp_transport()
+
+    async def parts() -> Any:
+        for part in (b"ab", b"cd"):
+            yield part
+
+    async with httpx.AsyncClient(transport=transport) as client:
+        sent = await client.post(f"{server.url}/up", content=parts())
+        got = await client.get(f"{server.url}/big")
+        url = server.url.replace("http://", "http://user:pw@")
+        auth = await client.get(f"{url}/who", extensions={"sni_hostname": "localhost"})
+    up = server.requests_for("/up")[0]
+    assert (sent.status_code, up.body, up.headers["transfer-encoding"]) == (200, b"abcd", "chunked")
+    assert got.content == big
+    who = server.requests_for("/who")[0]
+    assert (auth.status_code, who.headers["authorization"]) == (200, "Basic dXNlcjpwdw==")
