@@ -65,7 +65,10 @@ def quiet_stamina(stamina: Any) -> None:
 # ---------------------------------------------------------------- sync
 
 
-def sync_contenders(retries: int, notes: list[str], *, zero_wait: bool = False) -> list[Sync]:
+def sync_contenders(
+    retries: int, notes: list[str], *, zero_wait: bool = False, fast: bool = True
+) -> list[Sync]:
+    """The sync contenders; ``fast`` adds the urllib3-backed ones."""
     out: list[Sync] = []
 
     raw = httpx.Client()
@@ -136,6 +139,40 @@ def sync_contenders(retries: int, notes: list[str], *, zero_wait: bool = False) 
 
         # asyncio.run() and a new connection pool per call: give it fewer calls.
         out.append(Sync("axios-python 0.2.0", ap_call, ap.close, scale=0.1))
+    if fast:
+        out.extend(fast_sync_contenders(retries, notes, zero_wait=zero_wait))
+    return out
+
+
+def fast_sync_contenders(retries: int, notes: list[str], *, zero_wait: bool) -> list[Sync]:
+    """The urllib3-backed contenders: ours, httpx over the same transport, raw urllib3."""
+    out: list[Sync] = []
+    urllib3 = try_import("urllib3", "urllib3", notes)
+    if urllib3 is None:
+        return out
+    transports = axios_like.transports
+    api = axios_like.create(
+        _axios_like_config(retries, zero_wait), transport=transports.urllib3_transport()
+    )
+
+    def ours(url: str) -> int:
+        return api.get(url).status
+
+    out.append(Sync("axios_like + urllib3_transport", ours, api.close))
+
+    hx = httpx.Client(transport=transports.urllib3_transport())
+
+    def hx_call(url: str) -> int:
+        return hx.get(url).status_code
+
+    out.append(Sync("httpx + urllib3_transport (raw)", hx_call, hx.close))
+
+    pool = urllib3.PoolManager(retries=urllib3.Retry(total=retries, backoff_factor=0.0))
+
+    def u3_call(url: str) -> int:
+        return int(pool.request("GET", url).status)  # preloads (reads) the body
+
+    out.append(Sync("urllib3 (raw)", u3_call, pool.clear))
     return out
 
 

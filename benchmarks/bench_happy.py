@@ -7,13 +7,15 @@ this process) and requests per second. Contenders run interleaved, in a rotated 
 for several rounds; every figure is also given as a ratio to raw httpx of the same
 flavour (sync or async) in the same round.
 
-Run: ``python benchmarks/bench_happy.py`` (``--quick``: a smoke run; ``--n``, ``--rounds``).
+Run: ``python benchmarks/bench_happy.py`` (``--quick``: a smoke run; ``--n``, ``--rounds``;
+``--only sync|async``: one flavour, printed and not saved).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from typing import Any
 
 from _common import (
     BenchServer,
@@ -74,10 +76,11 @@ async def run_async(server: BenchServer, url: str, n: int, rounds: int, notes: l
 
 
 def main() -> None:
-    args = parse_args(
-        __doc__.splitlines()[0],
-        lambda p: p.add_argument("--n", type=int, default=None, help="requests per round"),
-    )
+    def add(p: Any) -> None:
+        p.add_argument("--n", type=int, default=None, help="requests per round")
+        p.add_argument("--only", choices=("sync", "async"), help="run one flavour")
+
+    args = parse_args(__doc__.splitlines()[0], add)
     # Many short rounds: on a shared machine the per-round ratio's median is steadier
     # than a few long rounds.
     rounds = args.rounds or (2 if args.quick else 15)
@@ -86,14 +89,22 @@ def main() -> None:
     notes: list[str] = []
     with BenchServer() as server:
         url = f"{server.url}/ok"
-        sync, sync_n = run_sync(server, url, n, rounds, notes)
-        print_happy_table(
-            f"sync, {n} sequential GETs x {rounds} rounds: median (min-max)", sync, BASELINE
-        )
-        aio, aio_n = asyncio.run(run_async(server, url, n, rounds, notes))
-        print_happy_table(
-            f"async, {n} sequential GETs x {rounds} rounds: median (min-max)", aio, BASELINE
-        )
+        sync: Any = {}
+        aio: Any = {}
+        sync_n: Any = {}
+        aio_n: Any = {}
+        if args.only != "async":
+            sync, sync_n = run_sync(server, url, n, rounds, notes)
+            print_happy_table(
+                f"sync, {n} sequential GETs x {rounds} rounds: median (min-max)", sync, BASELINE
+            )
+        if args.only != "sync":
+            aio, aio_n = asyncio.run(run_async(server, url, n, rounds, notes))
+            print_happy_table(
+                f"async, {n} sequential GETs x {rounds} rounds: median (min-max)", aio, BASELINE
+            )
+        if args.only:  # a partial run: keep the full results file as it is
+            return
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
     write_json(

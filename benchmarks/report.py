@@ -212,6 +212,15 @@ def targets(folder: Path) -> str:
             None if v is None else v <= 1.03,
             "" if r is None else ratio(r["cpu_us_ratio"], 3),
         )
+    r = (happy or {}).get("sync", {}).get(f"{OURS} + urllib3_transport")
+    v = r["cpu_us_ratio"]["median"] if r else None
+    row(
+        "happy path CPU per request, sync on urllib3_transport()",
+        "<= 0.6x raw httpx",
+        v,
+        None if v is None else v <= 0.6,
+        "" if r is None else ratio(r["cpu_us_ratio"], 3),
+    )
     conc = (load(folder, "concurrency") or {}).get("results", {})
     r = conc.get(OURS)
     v = r["rps_ratio"]["median"] if r else None
@@ -276,10 +285,26 @@ def targets(folder: Path) -> str:
     return md_table(["what", "target", "measured: median (min-max)", "verdict"], rows)
 
 
+def sync_layers(folder: Path) -> str:
+    """The sync stack one layer at a time (bench_profile.py), as a ratio to raw httpx."""
+    prof = load(folder, "profile")
+    layers = ((prof or {}).get("results", {}).get("sync-layers") or {}).get("cpu_us")
+    if not layers:
+        return "(not measured: run `python benchmarks/bench_profile.py`)"
+    base = layers["httpx (raw)"]
+    rows = [[name, f"{us:.0f}", f"{us / base:.2f}x"] for name, us in layers.items()]
+    return md_table(["layer", "CPU us/request", "x raw httpx"], rows)
+
+
 def update_docs(folder: Path, page: Path) -> None:
     """Rewrite the generated parts of docs/performance.md between their markers."""
     text = page.read_text()
-    for name, body in (("targets", targets(folder)), ("tables", tables(folder))):
+    parts = (
+        ("targets", targets(folder)),
+        ("tables", tables(folder)),
+        ("sync-layers", sync_layers(folder)),
+    )
+    for name, body in parts:
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start in text and end in text:
             head, rest = text.split(start, 1)

@@ -23,6 +23,7 @@ SCRIPTS = (
     "bench_resilience.py",
     "bench_memory.py",
     "bench_shaping.py",
+    "bench_profile.py",
 )
 
 

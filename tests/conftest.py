@@ -104,7 +104,8 @@ class Both:
 
 
 #: ``AXIOS_LIKE_TEST_TRANSPORT=aiohttp``: async clients of ``make_client`` send through
-#: ``axios_like.transports.aiohttp_transport()`` (see docs/performance.md).
+#: ``axios_like.transports.aiohttp_transport()``; ``=urllib3``: sync clients send through
+#: ``axios_like.transports.urllib3_transport()`` (see docs/performance.md).
 TEST_TRANSPORT = os.environ.get("AXIOS_LIKE_TEST_TRANSPORT", "")
 
 
@@ -117,6 +118,9 @@ async def make_client(request: pytest.FixtureRequest) -> AsyncIterator[Callable[
         # AXIOS_LIKE_TEST_TRANSPORT=aiohttp runs the async half over the aiohttp transport.
         if request.param == "async" and TEST_TRANSPORT == "aiohttp" and "transport" not in config:
             config["transport"] = axios_like.transports.aiohttp_transport()
+        # AXIOS_LIKE_TEST_TRANSPORT=urllib3 runs the sync half over the urllib3 transport.
+        if request.param == "sync" and TEST_TRANSPORT == "urllib3" and "transport" not in config:
+            config["transport"] = axios_like.transports.urllib3_transport()
         both = Both(request.param == "async", config)
         made.append(both)
         return both

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import Any
 
 import httpx
 import pytest
@@ -75,3 +76,44 @@ async def test_a_plain_httpx_client_can_use_it(server: FlakyServer) -> None:
     async with httpx.AsyncClient(transport=transport) as client:
         r = await client.get(f"{server.url}/j")
     assert (r.status_code, r.json(), r.http_version) == (200, {"n": 1}, "HTTP/1.1")
+
+
+async def test_aiohttp_still_has_no_public_switch_for_its_silent_retry() -> None:
+    """The transport writes ``ClientSession._retry_connection`` because aiohttp offers no
+    public way to stop its own resend of an idempotent request on a broken pooled
+    connection (aiohttp 3.10-3.14: neither a ``ClientSession`` argument nor a request
+    argument). This fails the day aiohttp changes that: a public switch appears (use it
+    instead) or the private attribute goes (the transport would then silently resend)."""
+    import inspect
+
+    public = set(inspect.signature(aiohttp.ClientSession.__init__).parameters)
+    public |= set(inspect.signature(aiohttp.ClientSession._request).parameters)
+    assert not {p for p in public if "retry" in p}, "aiohttp grew a public retry switch"
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS
+    transport = axios_like.transports.aiohttp_transport()
+    session = transport._open()
+    try:
+        assert session._retry_connection is False  # the one attribute aiohttp reads
+    finally:
+        await transport.aclose()
+
+
+async def test_streamed_bodies_big_bodies_and_credentials_in_the_url(server: FlakyServer) -> None:
+    big = bytes(range(256)) * 1000  # 256 000 bytes: streamed chunk by chunk
+    server.script("/big", [Reply(200, body=big)])
+    transport = axios_like.transports.aiohttp_transport()
+
+    async def parts() -> Any:
+        for part in (b"ab", b"cd"):
+            yield part
+
+    async with httpx.AsyncClient(transport=transport) as client:
+        sent = await client.post(f"{server.url}/up", content=parts())
+        got = await client.get(f"{server.url}/big")
+        url = server.url.replace("http://", "http://user:pw@")
+        auth = await client.get(f"{url}/who", extensions={"sni_hostname": "localhost"})
+    up = server.requests_for("/up")[0]
+    assert (sent.status_code, up.body, up.headers["transfer-encoding"]) == (200, b"abcd", "chunked")
+    assert got.content == big
+    who = server.requests_for("/who")[0]
+    assert (auth.status_code, who.headers["authorization"]) == (200, "Basic dXNlcjpwdw==")
