@@ -292,7 +292,8 @@ def _attach(request: httpx.Request, upload: FileUpload) -> None:
     request.stream = upload
     if upload.length is not None:
         request.headers["Content-Length"] = str(upload.length)
-    else:
+    else:  # httpx put "Content-Length: 0" on the body-less request it built
+        request.headers.pop("Content-Length", None)
         request.headers["Transfer-Encoding"] = "chunked"
 
 

@@ -50,7 +50,8 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-#: The loggers :func:`install` filters: httpx's, and httpcore's per-module ones.
+#: The loggers :func:`install` filters: httpx's, httpcore's per-module ones, and
+#: urllib3's (``transports.urllib3_transport()``: its DEBUG line shows the query).
 LOGGERS = (
     "httpx",
     "httpcore",
@@ -59,6 +60,10 @@ LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
     "httpcore.socks",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
 )
 
 

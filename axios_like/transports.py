@@ -565,13 +565,10 @@ class _Urllib3Stream(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         response = self._response
         try:
-            remaining = response.length_remaining
-            if remaining is not None and remaining <= _CHUNK:  # one read, length enforced
-                data = response.read(decode_content=False)
-                if data:
-                    yield data
-                return
-            yield from response.stream(_CHUNK, decode_content=False)
+            # read1: what has arrived, at most a chunk. read(n) and stream(n) wait for n
+            # bytes, past the call's deadline, which the client checks between chunks.
+            while data := response.read1(_CHUNK, decode_content=False):
+                yield data
         except Exception as exc:
             mapped = self._errors.to_httpx(exc, self._request, reading=True)
             if mapped is exc:

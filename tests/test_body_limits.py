@@ -149,7 +149,7 @@ def ok(conn: socket.socket, head: bytes) -> None:
 
 
 def _flavours() -> list[str]:
-    return ["sync", "async", "async-aiohttp"]
+    return ["sync", "sync-urllib3", "async", "async-aiohttp"]
 
 
 async def _get(
@@ -157,8 +157,9 @@ async def _get(
 ) -> axios_like.Response:
     """GET url/x on a fresh client; ``started`` gets the time the call began (after setup)."""
     started = [] if started is None else started
-    if flavour == "sync":
-        with axios_like.create(base_url=url) as api:
+    if flavour.startswith("sync"):
+        sync_extra = {"transport": transports.urllib3_transport()} if "urllib3" in flavour else {}
+        with axios_like.create(base_url=url, **sync_extra) as api:  # type: ignore[arg-type]
             started.append(time.monotonic())
             return api.get("/x", **kw)  # type: ignore[arg-type]
     transport = transports.aiohttp_transport() if flavour == "async-aiohttp" else None

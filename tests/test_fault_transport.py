@@ -148,11 +148,22 @@ def real_base(case: Case, server: FlakyServer) -> Iterator[str]:
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_each_fault_is_what_a_real_socket_gives(
-    case: Case, method: str, make_client: Callable[..., Both], server: FlakyServer
+    case: Case,
+    method: str,
+    make_client: Callable[..., Both],
+    server: FlakyServer,
+    request: pytest.FixtureRequest,
 ) -> None:
     config = {"timeout": TIMEOUT, "max_retries": 1, "retry_strategy": axios_like.FixedDelay(0.5)}
+    # The real side is httpx's own transport, whatever AXIOS_LIKE_TEST_TRANSPORT picks:
+    # FaultTransport raises what *that* transport raises.
+    own = (
+        httpx.AsyncHTTPTransport()
+        if request.node.callspec.params["make_client"] == "async"
+        else httpx.HTTPTransport()
+    )
     with real_base(case, server) as base:
-        real = await run(make_client(base_url=base, **config), method, base)
+        real = await run(make_client(base_url=base, transport=own, **config), method, base)
     seen_by_server = server.count("/charge")
 
     transport = FaultTransport([case.fault])

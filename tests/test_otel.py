@@ -29,7 +29,7 @@ from axios_like.instrumentation import AttemptInfo, CallInfo
 from axios_like.instrumentation._otel import ATTEMPT_BUCKETS, BUCKETS
 from axios_like.otel import METRICS, TelemetryController, instrument, uninstrument
 from axios_like.testing.server import FlakyServer, Reply
-from tests.conftest import Both
+from tests.conftest import TEST_TRANSPORT, Both
 
 pytestmark = pytest.mark.usefixtures("instant")
 
@@ -520,7 +520,8 @@ async def test_a_secret_canary_never_leaks(
     assert logging.DEBUG in captured.levels
     assert logging.WARNING in captured.levels
     assert any(line.startswith("httpx INFO") for line in captured.lines)
-    assert any("Set-Cookie" in line for line in captured.lines)
+    if not TEST_TRANSPORT:  # httpcore's DEBUG lines exist only over httpx's own transport
+        assert any("Set-Cookie" in line for line in captured.lines)
     assert sum("giving up" in line for line in captured.lines) == 2
 
     shown += captured.lines
