@@ -127,9 +127,7 @@ def call(
         now = clock()
         decision = decide(state, outcome, now, now_wall=WALL_EPOCH + now)
         if ticket is not None:
-            record_all(
-                controllers, ticket, verdict(decision, outcome, duration=now - started), now
-            )
+            record_all(controllers, ticket, verdict(decision, outcome, duration=now - started), now)
         if isinstance(decision, Done):
             return Result(True, state.attempts, None)
         if isinstance(decision, Retry):

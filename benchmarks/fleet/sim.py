@@ -77,7 +77,7 @@ class Shape:
 
     @property
     def name(self) -> str:
-        return f"{self.clients:,} × {self.rate:g} req/s"
+        return f"{self.clients:,} \N{MULTIPLICATION SIGN} {self.rate:g} req/s"
 
     @property
     def total(self) -> float:
@@ -364,7 +364,7 @@ class Sim:
         self.now = 0.0
         self.heap: list[tuple[float, int, int, Any, Any]] = []
         self.seq = itertools.count()
-        self.buckets = nb = int(math.ceil(timeline.total)) + 1
+        self.buckets = nb = math.ceil(timeline.total) + 1
         self.firsts = [0] * nb
         self.done = [0] * nb
         self.ok = [0] * nb
@@ -457,8 +457,10 @@ class Sim:
     def _arrive(self, now: float) -> None:
         layer = self.layers[0]
         arrivals = self.arrivals
-        process = layer.processes[arrivals.randrange(len(layer.processes))]
-        shard = arrivals.randrange(self.scenario.shards) if len(self.layers) == 1 else 0
+        processes = layer.processes
+        process = processes[int(arrivals.random() * len(processes))]
+        shards = self.scenario.shards
+        shard = int(arrivals.random() * shards) if shards > 1 and len(self.layers) == 1 else 0
         root = _Root(now)
         self.firsts[int(now)] += 1
         tl = self.timeline
@@ -492,8 +494,8 @@ class Sim:
         upstream = _Upstream(call)
         self._push(now + self.timeout, _GIVE_UP, upstream, None)
         below = self.layers[level + 1]
-        process = below.processes[self.arrivals.randrange(len(below.processes))]
-        shard = self.arrivals.randrange(len(below.origins))
+        process = below.processes[int(self.arrivals.random() * len(below.processes))]
+        shard = int(self.arrivals.random() * len(below.origins))
         inner = _Call(
             _adapter.call(process, below.origins[shard], self.clock),
             level + 1,
@@ -581,7 +583,7 @@ def metrics(sim: Sim) -> dict[str, Any]:
 
 
 def run_one(
-    scenario: str,
+    scenario: str | Scenario,
     shape: Shape,
     row: str,
     *,
@@ -590,7 +592,10 @@ def run_one(
     skip_abandoned: bool = True,
 ) -> dict[str, Any]:
     """Simulate one (scenario, shape, row) and return its metrics."""
-    chosen = STACKED if scenario == "stacked" else SCENARIOS[scenario]
+    if isinstance(scenario, Scenario):
+        chosen = scenario
+    else:
+        chosen = STACKED if scenario == "stacked" else SCENARIOS[scenario]
     sim = Sim(chosen, shape, row, seed=seed, timeline=timeline, skip_abandoned=skip_abandoned)
     return sim.run()
 
