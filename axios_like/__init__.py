@@ -42,6 +42,7 @@ from ._exceptions import (
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
 from ._pipeline import InterceptorManager, Interceptors
+from ._resilience import CircuitBreaker, RetryBudget
 from ._retry import is_retryable
 from ._strategies import (
     DecorrelatedJitter,
@@ -61,6 +62,7 @@ __all__ = [
     "AuthRefreshError",
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "CircuitBreaker",
     "CircuitOpenError",
     "Client",
     "ClientConfig",
@@ -90,6 +92,7 @@ __all__ = [
     "RequestConfig",
     "RequestOptions",
     "Response",
+    "RetryBudget",
     "RetryError",
     "RetryEvent",
     "RetryStrategy",

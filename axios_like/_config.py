@@ -373,7 +373,8 @@ _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
 
 
 def library_defaults() -> dict[str, Any]:
-    """A fresh dict of the library's defaults (a new strategy object each time)."""
+    """A fresh dict of the library's defaults (a new strategy and retry budget each time)."""
+    from ._resilience import RetryBudget  # here: it imports the error tree, as _retry does
     from ._retry import is_retryable  # here, not at the top: _retry imports this module
 
     return {
@@ -391,7 +392,7 @@ def library_defaults() -> dict[str, Any]:
         "validate_status": _default_validate_status,
         "follow_redirects": True,
         "auth": None,
-        "retry_budget": None,
+        "retry_budget": RetryBudget(),  # a fresh one per client: create() calls this once
         "circuit_breaker": None,
     }
 

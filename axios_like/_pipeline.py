@@ -295,7 +295,7 @@ class Call:
             return None
         try:
             origin = origin_of(resolved_url(cfg))
-        except InvalidURLError:
+        except (InvalidURLError, httpx.InvalidURL):
             return None
         if self.scratch is None:
             self.scratch = {}

@@ -27,6 +27,9 @@ def main() -> None:
             timeout=5.0,
             max_retries=1,
             retry_strategy=FixedDelay(0.01),
+            # Several failing calls within milliseconds: more than the default retry budget
+            # lets one client retry (docs/resilience.md), so this demo turns it off.
+            retry_budget=None,
         )
         with api:
             # 1. More retries for one endpoint known to be flaky (the default, 1, is not enough).

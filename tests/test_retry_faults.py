@@ -141,6 +141,7 @@ async def test_pool_of_one_connection_never_times_out(
         base_url=server.url,
         limits=httpx.Limits(max_connections=1),
         timeout=httpx.Timeout(5.0, pool=0.2),
+        retry_budget=None,  # every call needs 2 retries: about the pool, not the budget
     )
     for _ in range(50):
         r = await api.get("/p")
@@ -158,6 +159,7 @@ async def test_pool_of_one_connection_streaming_calls(
         base_url=server.url,
         limits=httpx.Limits(max_connections=1),
         timeout=httpx.Timeout(5.0, pool=0.2),
+        retry_budget=None,  # every call needs 2 retries: about the pool, not the budget
     )
     for _ in range(20):
         status, body = await api.read_stream("GET", "/p")
@@ -177,7 +179,10 @@ def test_sync_client_shared_by_8_threads(server: FlakyServer) -> None:
     results: list[tuple[int, axios_like.Response]] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
-    api = axios_like.create(base_url=server.url, max_retries=2, retry_strategy=FixedDelay(0))
+    # 80 calls that all need 2 retries: the default budget would (rightly) stop them.
+    api = axios_like.create(
+        base_url=server.url, max_retries=2, retry_strategy=FixedDelay(0), retry_budget=None
+    )
 
     def worker(index: int) -> None:
         barrier.wait()

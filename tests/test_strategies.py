@@ -378,6 +378,7 @@ async def test_decorrelated_concurrent_async_calls_get_their_own_sequences() -> 
         retry_strategy=strategy,
         max_retries=12,
         on_retry=on_retry,
+        retry_budget=None,  # 4 calls x 12 retries at once: about the strategy, not the budget
     ) as api:
         results = await asyncio.gather(
             *(api.get(f"/{n}") for n in range(4)), return_exceptions=True
@@ -408,6 +409,7 @@ def test_decorrelated_threads_sharing_one_client_get_their_own_sequences() -> No
         retry_strategy=strategy,
         max_retries=30,
         on_retry=on_retry,
+        retry_budget=None,  # 4 threads x 30 retries at once: about the strategy, not the budget
     )
 
     def run(n: int) -> None:

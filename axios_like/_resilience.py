@@ -1,0 +1,518 @@
+"""Shared resilience: the retry budget and the circuit breaker (SPEC section 5).
+
+Both are attempt controllers (``_control``): the shells ask them before every
+send (``admit``) and tell them every decided outcome (``record``). They keep
+state *shared between calls*, per origin, and never decide a call's next step
+themselves: ``decide()`` and ``admitted()`` in ``_retry`` do.
+
+Rules of this module:
+
+1. Every ``admit`` and ``record`` is O(1) and does no I/O: a fixed ring of 10
+   buckets per origin, one ``threading.Lock`` per object held for a few
+   arithmetic operations (never across an ``await``), so one object may be
+   shared by threads, tasks and clients at once.
+2. Time is the ``now`` the shells hand in (their monotonic clock), unless the
+   object was given ``clock=``: then it reads that clock instead, so tests and
+   simulations move time without patching. The clock is read by the object
+   itself only for the introspection calls (``available``, ``state``) when
+   they are not given ``now``.
+3. Per-call facts live in the call: a controller marks what it charged or
+   the probe it let out in ``ticket.call`` (keyed by the controller), so the
+   same call's ``record`` undoes or releases exactly that.
+4. Randomness (the breaker's jitter) comes from the ``rng`` it was given.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Final, Literal
+
+import httpx
+
+from ._control import (
+    SEND,
+    Admission,
+    AttemptKind,
+    Failure,
+    Origin,
+    Refuse,
+    Step,
+    StopReason,
+    Ticket,
+    Verdict,
+)
+from ._exceptions import ConfigError
+
+__all__ = ["BreakerState", "CircuitBreaker", "RetryBudget"]
+
+#: Buckets per window: the window slides in tenths of itself.
+_BUCKETS: Final = 10
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+#: How much slower the reserve refills while the origin's last outcome was a failure.
+_SLOW_REFILL: Final = 10.0
+
+_BUDGET_REFUSAL: Final = Refuse(StopReason.RETRY_BUDGET)
+
+#: ``"closed"``, ``"open"`` or ``"half_open"``: what :meth:`CircuitBreaker.state` returns.
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+def _origin(where: Origin | str | httpx.URL) -> Origin:
+    """The origin of an ``Origin``, a URL string or an ``httpx.URL`` (port made explicit)."""
+    if isinstance(where, Origin):
+        return where
+    url = where if isinstance(where, httpx.URL) else httpx.URL(where)
+    if not url.scheme or not url.host:
+        raise ValueError(f"{str(where)!r} is not an absolute URL (scheme://host[:port])")
+    return Origin(url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 0))
+
+
+def _number(owner: str, name: str, value: object, *, low: float, high: float | None) -> float:
+    """``value`` as a float in ``[low, high]`` (``high=None``: no upper end), else ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigError(name, f"{owner}({name}=...) must be a number; got {value!r}")
+    if value < low or (high is not None and value > high):
+        where = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+        raise ConfigError(name, f"{owner}({name}=...) must be {where}; got {value!r}")
+    return float(value)
+
+
+def _positive(owner: str, name: str, value: object) -> float:
+    seconds = _number(owner, name, value, low=0.0, high=None)
+    if seconds <= 0 or seconds == float("inf"):
+        raise ConfigError(name, f"{owner}({name}=...) must be a positive number; got {value!r}")
+    return seconds
+
+
+def _count(owner: str, name: str, value: object, *, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(name, f"{owner}({name}=...) must be an int >= {low}; got {value!r}")
+    return value
+
+
+def _no_shared(owner: str, shared: object) -> None:
+    if shared is not None:
+        raise TypeError(
+            f"{owner}(shared=...) takes None for now: fleet mode (one state for many "
+            f"processes, through Redis) is not available yet; got {shared!r}"
+        )
+
+
+class _Ring:
+    """Counts in ``_BUCKETS`` buckets of ``width`` seconds, with their running sums."""
+
+    __slots__ = ("a", "a_sum", "b", "b_sum", "head")
+
+    def __init__(self, now: float, width: float) -> None:
+        self.a = [0] * _BUCKETS
+        self.b = [0] * _BUCKETS
+        self.a_sum = 0
+        self.b_sum = 0
+        self.head = int(now // width)
+
+    def advance(self, now: float, width: float) -> None:
+        """Drop the buckets older than the window. A clock behind ``head`` counts in it."""
+        index = int(now // width)
+        gap = index - self.head
+        if gap <= 0:
+            return
+        if gap >= _BUCKETS:
+            self.clear(index)
+            return
+        a, b = self.a, self.b
+        for step in range(1, gap + 1):
+            slot = (self.head + step) % _BUCKETS
+            self.a_sum -= a[slot]
+            self.b_sum -= b[slot]
+            a[slot] = b[slot] = 0
+        self.head = index
+
+    def clear(self, head: int) -> None:
+        self.a = [0] * _BUCKETS
+        self.b = [0] * _BUCKETS
+        self.a_sum = self.b_sum = 0
+        self.head = head
+
+
+# ---------------------------------------------------------------- the retry budget
+
+
+class _Budget:
+    """One origin's budget: first attempts (``ring.a``), retries (``ring.b``), the reserve."""
+
+    __slots__ = ("healthy", "refilled_at", "ring", "tokens")
+
+    def __init__(self, now: float, width: float, tokens: float) -> None:
+        self.ring = _Ring(now, width)
+        self.tokens = tokens
+        self.refilled_at = now
+        self.healthy = True
+
+
+class RetryBudget:
+    """A retry budget per origin: retries may be ``ratio`` of first attempts, plus a reserve.
+
+    On by default (every client gets a ``RetryBudget()`` of its own); give one
+    object to several clients to share it, or ``retry_budget=None`` to turn it off.
+
+    - Only retries (and hedged copies) spend; first attempts earn ``ratio`` of a
+      retry each; replays (token refresh) are free. A first attempt is never refused.
+    - Within the last ``window`` seconds (sliding in tenths), a retry is admitted
+      while the retries made stay within ``ratio`` x the first attempts made.
+    - Otherwise it may take a token from a reserve of ``min_retries``, which
+      refills at ``min_retries`` per ``window`` while the origin's last outcome
+      was a success, and ten times slower while it was a failure.
+    - A *lone call*, one whose retry found the reserve full (an idle, healthy
+      client), keeps all of its ``max_retries``: past the reserve it borrows
+      from the refill to come (the reserve goes below zero, and is not full
+      again, so no other call is lone, until it is paid back).
+    - A refused retry stops the call with ``RetryError(reason="retry_budget")``.
+
+    So a quiet, healthy client is never starved (one failing call gets all of
+    its ``max_retries``), and in an outage the retries of a window are held to about
+    ``ratio`` x its first attempts + ``min_retries``: load grows by about
+    ``1 + ratio``, not ``1 + max_retries``.
+
+    Example::
+
+        budget = axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3)
+        api = axios_like.create(base_url="https://api.example.com", retry_budget=budget)
+        budget.available("https://api.example.com")   # 3: the full reserve
+    """
+
+    def __init__(
+        self,
+        ratio: float = 0.1,
+        window: float = 10.0,
+        min_retries: int = 3,
+        *,
+        shared: None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        owner = "RetryBudget"
+        self._ratio = _number(owner, "ratio", ratio, low=0.0, high=1.0)
+        self._window = _positive(owner, "window", window)
+        self._reserve = float(_count(owner, "min_retries", min_retries, low=0))
+        _no_shared(owner, shared)
+        if clock is not None and not callable(clock):
+            raise TypeError(f"RetryBudget(clock=...) must be a callable; got {clock!r}")
+        self._clock = clock
+        self._width = self._window / _BUCKETS
+        #: Reserve tokens per second while the origin is healthy.
+        self._rate = self._reserve / self._window
+        self._states: dict[Origin, _Budget] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def ratio(self) -> float:
+        """Retries allowed per first attempt, within a window."""
+        return self._ratio
+
+    @property
+    def window(self) -> float:
+        """Seconds over which first attempts and retries are counted."""
+        return self._window
+
+    @property
+    def min_retries(self) -> int:
+        """The reserve: retries allowed per window beyond the ratio."""
+        return int(self._reserve)
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryBudget(ratio={self._ratio:g}, window={self._window:g}, "
+            f"min_retries={int(self._reserve)})"
+        )
+
+    def _state(self, origin: Origin, now: float) -> _Budget:
+        state = self._states.get(origin)
+        if state is None:
+            state = self._states[origin] = _Budget(now, self._width, self._reserve)
+        return state
+
+    def _refill(self, state: _Budget, now: float) -> None:
+        elapsed = now - state.refilled_at
+        if elapsed > 0:
+            rate = self._rate if state.healthy else self._rate / _SLOW_REFILL
+            state.tokens = min(self._reserve, state.tokens + elapsed * rate)
+            state.refilled_at = now
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        """Count a first attempt; admit a retry or hedge from the ratio or the reserve."""
+        kind = ticket.kind
+        if kind is AttemptKind.REPLAY:
+            return SEND
+        if self._clock is not None:
+            now = self._clock()
+        width = self._width
+        with self._lock:
+            state = self._state(ticket.origin, now)
+            ring = state.ring
+            ring.advance(now, width)
+            if kind is AttemptKind.FIRST:
+                ring.a[ring.head % _BUCKETS] += 1
+                ring.a_sum += 1
+                return SEND
+            from_reserve = lone = False
+            if ring.b_sum + 1 > self._ratio * ring.a_sum:
+                self._refill(state, now)
+                before = ticket.call.get(self)
+                if before is not None and before[3]:
+                    lone = True  # a lone call keeps its retries: it borrows from the refill
+                elif state.tokens >= 1.0:
+                    lone = state.tokens >= self._reserve  # the reserve was full: an idle client
+                else:
+                    return _BUDGET_REFUSAL
+                state.tokens -= 1.0
+                from_reserve = True
+            ring.b[ring.head % _BUCKETS] += 1
+            ring.b_sum += 1
+            charged = (ticket.attempt, ring.head, from_reserve, lone)
+        ticket.call[self] = charged
+        return SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        """Learn the origin's health; give back a retry that a later controller refused."""
+        failure = verdict.failure
+        if verdict.step is Step.REFUSED:
+            charged = ticket.call.pop(self, None)
+            if charged is not None and charged[0] == ticket.attempt:
+                self._refund(ticket.origin, charged[1], charged[2])
+            return
+        if failure is Failure.LOCAL:
+            return
+        healthy = failure is not Failure.TRANSIENT
+        if self._clock is not None:
+            now = self._clock()
+        with self._lock:
+            state = self._state(ticket.origin, now)
+            if state.healthy is not healthy:
+                self._refill(state, now)  # what was earned at the old rate
+                state.healthy = healthy
+
+    def _refund(self, origin: Origin, head: int, from_reserve: bool) -> None:
+        with self._lock:
+            state = self._states[origin]
+            ring = state.ring
+            if ring.head - head < _BUCKETS and ring.b[head % _BUCKETS] > 0:
+                ring.b[head % _BUCKETS] -= 1
+                ring.b_sum -= 1
+            if from_reserve:
+                state.tokens = min(self._reserve, state.tokens + 1.0)
+
+    def available(self, origin: Origin | str | httpx.URL, now: float | None = None) -> int:
+        """How many retries to ``origin`` would be admitted now (ratio credit + reserve).
+
+        >>> RetryBudget().available("https://api.example.com")
+        3
+        """
+        key = _origin(origin)
+        if now is None:
+            now = (self._clock or time.monotonic)()
+        with self._lock:
+            state = self._state(key, now)
+            ring = state.ring
+            ring.advance(now, self._width)
+            self._refill(state, now)
+            credit = max(0, int(self._ratio * ring.a_sum) - ring.b_sum)
+            return credit + max(0, int(state.tokens))
+
+
+# ---------------------------------------------------------------- the circuit breaker
+
+
+class _Breaker:
+    """One origin's breaker: attempts (``ring.a``), transient failures (``ring.b``), the break."""
+
+    __slots__ = ("base", "is_open", "probe", "probe_until", "ring", "until")
+
+    def __init__(self, now: float, width: float, base: float) -> None:
+        self.ring = _Ring(now, width)
+        self.is_open = False
+        #: When the break ends (half-open from then on).
+        self.until = 0.0
+        #: The current break length, before jitter: doubles on each failed probe.
+        self.base = base
+        #: The mark of the probe in flight (identity), ``None`` when there is none.
+        self.probe: tuple[Origin, int] | None = None
+        #: When a probe in flight is taken for lost (its call was cancelled).
+        self.probe_until = 0.0
+
+
+class CircuitBreaker:
+    """A circuit breaker per origin: stop sending to an origin that keeps failing.
+
+    Opt-in (``circuit_breaker=``). Per origin, over the last ``window``
+    seconds: once at least ``min_calls`` attempts ended and the share that
+    failed transiently (network errors, ``retry_status`` statuses; never a 4xx
+    the caller caused) reaches ``failure_ratio``, it opens for ``break_for``
+    seconds. Calls then fail at once with ``CircuitOpenError`` (never retried),
+    and a retry it refuses stops with ``RetryError(reason="circuit_open")``.
+
+    After the break it is half-open: exactly one probe attempt at a time is let
+    through. Its success (or any answer the caller caused, such as a 404: the
+    server answered) closes the breaker; its failure opens it again for twice
+    the previous break, with ±10% jitter, at most ``max_break_for``. A probe
+    whose call was cancelled is taken for lost after ``probe_timeout`` seconds
+    (default ``max(break_for, 30)``), and the next caller probes.
+
+    It counts attempts, not time: the waits between retries do not count, and
+    attempts that were not sent (refused, bad config) do not count either.
+
+    Example::
+
+        breaker = axios_like.CircuitBreaker(failure_ratio=0.5, min_calls=20, break_for=5.0)
+        api = axios_like.create(base_url="https://api.example.com", circuit_breaker=breaker)
+        breaker.state("https://api.example.com")      # 'closed'
+    """
+
+    def __init__(
+        self,
+        failure_ratio: float = 0.5,
+        min_calls: int = 20,
+        window: float = 10.0,
+        break_for: float = 5.0,
+        max_break_for: float = 60.0,
+        *,
+        rng: random.Random | None = None,
+        shared: None = None,
+        clock: Callable[[], float] | None = None,
+        probe_timeout: float | None = None,
+    ) -> None:
+        owner = "CircuitBreaker"
+        self._ratio = _number(owner, "failure_ratio", failure_ratio, low=0.0, high=1.0)
+        if self._ratio == 0:
+            raise ConfigError(
+                "failure_ratio",
+                f"{owner}(failure_ratio=...) must be above 0; got {failure_ratio!r}",
+            )
+        self._min_calls = _count(owner, "min_calls", min_calls, low=1)
+        self._window = _positive(owner, "window", window)
+        self._break_for = _positive(owner, "break_for", break_for)
+        self._max_break_for = _positive(owner, "max_break_for", max_break_for)
+        if self._max_break_for < self._break_for:
+            raise ConfigError(
+                "max_break_for",
+                f"{owner}(max_break_for=...) must be >= break_for={break_for!r}; "
+                f"got {max_break_for!r}",
+            )
+        self._probe_timeout = (
+            max(self._break_for, 30.0)
+            if probe_timeout is None
+            else _positive(owner, "probe_timeout", probe_timeout)
+        )
+        _no_shared(owner, shared)
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"CircuitBreaker(rng=...) must be a random.Random; got {rng!r}")
+        if clock is not None and not callable(clock):
+            raise TypeError(f"CircuitBreaker(clock=...) must be a callable; got {clock!r}")
+        self._rng = rng if rng is not None else random.Random()
+        self._clock = clock
+        self._width = self._window / _BUCKETS
+        self._states: dict[Origin, _Breaker] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"CircuitBreaker(failure_ratio={self._ratio:g}, min_calls={self._min_calls}, "
+            f"window={self._window:g}, break_for={self._break_for:g}, "
+            f"max_break_for={self._max_break_for:g})"
+        )
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        """Send while closed; refuse while open; let one probe out when half-open."""
+        state = self._states.get(ticket.origin)
+        if state is None or not state.is_open:  # the hot path: no lock
+            return SEND
+        if self._clock is not None:
+            now = self._clock()
+        return self._admit_open(state, ticket, now)
+
+    def _admit_open(self, state: _Breaker, ticket: Ticket, now: float) -> Admission:
+        """Open or half-open (as read without the lock): decide under the lock."""
+        with self._lock:
+            if not state.is_open:
+                return SEND  # closed meanwhile by another thread's probe
+            if now < state.until:
+                return Refuse(StopReason.CIRCUIT_OPEN, state.until - now)
+            if state.probe is not None and now < state.probe_until:
+                return Refuse(StopReason.CIRCUIT_OPEN, state.probe_until - now)
+            mark = (ticket.origin, ticket.attempt)  # a fresh tuple: its identity is the probe's
+            state.probe = mark
+            state.probe_until = now + self._probe_timeout
+        ticket.call[self] = mark
+        return SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        """Count the attempt's outcome, or settle the probe it was."""
+        mark = ticket.call.pop(self, None) if ticket.call else None
+        failure = verdict.failure
+        if mark is None and (failure is Failure.LOCAL or failure is Failure.CALLER):
+            return  # the hot path of a healthy caller: nothing to count
+        if self._clock is not None:
+            now = self._clock()
+        with self._lock:
+            state = self._states.get(ticket.origin)
+            if state is None:
+                state = self._states[ticket.origin] = _Breaker(now, self._width, self._break_for)
+            if mark is not None and mark is state.probe:
+                self._settle(state, verdict, now)
+            elif state.is_open or failure is Failure.LOCAL or failure is Failure.CALLER:
+                return  # an attempt sent before it opened, or one that never counts
+            else:
+                ring = state.ring
+                ring.advance(now, self._width)
+                ring.a[ring.head % _BUCKETS] += 1
+                ring.a_sum += 1
+                if failure is Failure.TRANSIENT:
+                    ring.b[ring.head % _BUCKETS] += 1
+                    ring.b_sum += 1
+                    if ring.a_sum >= self._min_calls and ring.b_sum >= self._ratio * ring.a_sum:
+                        state.is_open = True
+                        state.base = self._break_for
+                        state.until = now + self._break_for
+                        state.probe = None
+
+    def _settle(self, state: _Breaker, verdict: Verdict, now: float) -> None:
+        """The probe's outcome: close, open again for longer, or free the slot (held lock)."""
+        state.probe = None
+        failure = verdict.failure
+        if verdict.step is Step.REFUSED or failure is Failure.LOCAL:
+            return  # never reached the server: the next caller probes
+        if failure is Failure.TRANSIENT:
+            state.base = min(self._max_break_for, state.base * 2.0)
+            jittered = state.base * self._rng.uniform(0.9, 1.1)
+            state.until = now + min(self._max_break_for, jittered)
+            return
+        state.is_open = False
+        state.base = self._break_for
+        state.ring.clear(int(now // self._width))
+
+    def state(self, origin: Origin | str | httpx.URL, now: float | None = None) -> BreakerState:
+        """``"closed"``, ``"open"`` or ``"half_open"`` for ``origin`` (an ``Origin`` or a URL).
+
+        >>> CircuitBreaker().state("https://api.example.com")
+        'closed'
+        """
+        state = self._states.get(_origin(origin))
+        if state is None or not state.is_open:
+            return "closed"
+        if now is None:
+            now = (self._clock or time.monotonic)()
+        return "open" if now < state.until else "half_open"
+
+    def retry_after(self, origin: Origin | str | httpx.URL, now: float | None = None) -> float:
+        """Seconds until ``origin`` lets a probe through: 0 when closed or half-open.
+
+        >>> CircuitBreaker().retry_after("https://api.example.com")
+        0.0
+        """
+        state = self._states.get(_origin(origin))
+        if state is None or not state.is_open:
+            return 0.0
+        if now is None:
+            now = (self._clock or time.monotonic)()
+        return max(0.0, state.until - now)
