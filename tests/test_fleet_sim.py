@@ -110,7 +110,7 @@ ORIGIN = Origin("http", "svc", 80)
 
 def _process(*extra: object) -> Process:
     config = library_defaults()
-    config.update(method="GET", url="http://svc/items", max_retries=3)
+    config.update(method="GET", url="http://svc/items", max_retries=3, retry_budget=None)
     return Process(config, extra)  # type: ignore[arg-type]
 
 

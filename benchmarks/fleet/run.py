@@ -14,6 +14,7 @@ never touches the docs.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -301,12 +302,13 @@ def update_docs(page: Path, text: str) -> bool:
 
 
 def _break_for() -> float | None:
+    """``CircuitBreaker``'s default ``break_for``, from its signature."""
     try:
-        from axios_like import CircuitBreaker  # type: ignore[attr-defined]
+        from axios_like import CircuitBreaker
     except ImportError:
         return None
-    value = getattr(CircuitBreaker(), "break_for", None)
-    return float(value) if isinstance(value, int | float) else None
+    default = inspect.signature(CircuitBreaker).parameters["break_for"].default
+    return float(default) if isinstance(default, int | float) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,33 +149,35 @@ STACKED: Final = Scenario(
 )
 
 
-def _axios_rows() -> dict[str, Callable[[], tuple[dict[str, Any], tuple[Any, ...]]]]:
-    try:
-        from axios_like import CircuitBreaker, RetryBudget  # type: ignore[attr-defined]
-    except ImportError:  # the resilience module is not merged yet
-        return {}
-    return {
-        "axios_like RetryBudget() (default)": lambda: ({"retry_budget": RetryBudget()}, ()),
-        "axios_like RetryBudget() + CircuitBreaker()": lambda: (
-            {"retry_budget": RetryBudget(), "circuit_breaker": CircuitBreaker()},
-            (),
-        ),
-    }
-
+#: A factory of one process's (config overrides, extra controllers); it is given
+#: the run's seeded ``random.Random`` for the controllers that draw jitter.
+RowFactory = Callable[[random.Random], tuple[dict[str, Any], tuple[Any, ...]]]
 
 NO_BUDGET: Final = "no budget (plain retries, max_retries=3)"
 DEFAULT_BUDGET: Final = "axios_like RetryBudget() (default)"
 WITH_BREAKER: Final = "axios_like RetryBudget() + CircuitBreaker()"
 
 
-def rows() -> dict[str, Callable[[], tuple[dict[str, Any], tuple[Any, ...]]]]:
-    """Row name -> factory of one process's (config overrides, extra controllers)."""
-    table: dict[str, Callable[[], tuple[dict[str, Any], tuple[Any, ...]]]] = {
-        NO_BUDGET: lambda: ({}, ())
+def _axios_rows() -> dict[str, RowFactory]:
+    try:
+        from axios_like import CircuitBreaker, RetryBudget
+    except ImportError:  # the resilience module is not merged yet
+        return {}
+    return {
+        DEFAULT_BUDGET: lambda rng: ({"retry_budget": RetryBudget()}, ()),
+        WITH_BREAKER: lambda rng: (
+            {"retry_budget": RetryBudget(), "circuit_breaker": CircuitBreaker(rng=rng)},
+            (),
+        ),
     }
+
+
+def rows() -> dict[str, RowFactory]:
+    """Row name -> factory of one process's (config overrides, extra controllers)."""
+    table: dict[str, RowFactory] = {NO_BUDGET: lambda rng: ({}, ())}
     table.update(_axios_rows())
     for name, make in ANCHORS.items():
-        table[name] = lambda make=make: ({}, make())
+        table[name] = lambda rng, make=make: ({}, make())
     return table
 
 
@@ -359,8 +361,8 @@ class Sim:
         self.arrivals = random.Random(zlib.crc32(f"{key}/arrivals".encode()))
         server_rng = random.Random(zlib.crc32(f"{key}/server".encode()))
         jitter_rng = random.Random(zlib.crc32(f"{key}/jitter".encode()))
-        # Controllers that draw jitter from the random module (a breaker's) get a seed too.
-        random.seed(zlib.crc32(f"{key}/{row}/module".encode()))
+        # The controllers' own randomness (a breaker's jitter): seeded too.
+        controller_rng = random.Random(zlib.crc32(f"{key}/{row}/controllers".encode()))
         self.now = 0.0
         self.heap: list[tuple[float, int, int, Any, Any]] = []
         self.seq = itertools.count()
@@ -394,7 +396,7 @@ class Sim:
             )
             processes = []
             for _ in range(shape.clients):
-                overrides, extra = factory()
+                overrides, extra = factory(controller_rng)
                 config = dict(base, **overrides) if overrides else base
                 processes.append(_adapter.Process(config, tuple(extra)))
             self.layers.append(Layer(processes, origins))
@@ -602,4 +604,4 @@ def run_one(
 
 def controllers_of(row: str) -> tuple[dict[str, Any], tuple[AttemptController, ...]]:
     """One process's (config overrides, extra controllers) of a row (for tests)."""
-    return rows()[row]()
+    return rows()[row](random.Random(0))
