@@ -93,7 +93,7 @@ class Timeline:
 
     warm: float = 20.0
     trigger: float = 30.0
-    post: float = 90.0
+    post: float = 70.0
 
     @property
     def start(self) -> float:
