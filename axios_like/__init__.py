@@ -18,10 +18,12 @@ from ._control import StopReason
 from ._exceptions import (
     AxiosLikeError,
     BodyNotReplayableError,
+    BodyTooLargeError,
     CircuitOpenError,
     ConfigError,
     ConnectError,
     ConnectTimeoutError,
+    ContentTooLargeError,
     DecodingError,
     HTTPStatusError,
     InvalidRequestError,
@@ -41,7 +43,7 @@ from ._exceptions import (
     WriteTimeoutError,
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
-from ._pipeline import InterceptorManager, Interceptors
+from ._registries import InterceptorManager, Interceptors
 from ._resilience import CircuitBreaker, RetryBudget
 from ._retry import is_retryable
 from ._strategies import (
@@ -62,6 +64,7 @@ __all__ = [
     "AuthRefreshError",
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "BodyTooLargeError",
     "CircuitBreaker",
     "CircuitOpenError",
     "Client",
@@ -69,6 +72,7 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "ConnectTimeoutError",
+    "ContentTooLargeError",
     "DecodingError",
     "DecorrelatedJitter",
     "ExponentialBackoff",

@@ -1,7 +1,7 @@
 """``AsyncClient``: the async shell. ``_sync_client.py`` is generated from this file.
 
 A shell only does I/O: run interceptors and middleware, send through httpx,
-close, sleep. Every decision is made by the core (``_pipeline``, ``_retry``).
+close, sleep. Every decision is made by the core (``_request``, ``_outcomes``, ``_retry``).
 Edit this file, then run ``python scripts/unasync.py`` to regenerate the sync twin.
 """
 
@@ -17,36 +17,38 @@ from typing import Any, Self, cast
 import httpx
 from typing_extensions import Unpack
 
+from ._body import bounded, count_decoded, with_body
 from ._config import (
     ClientConfig,
+    Defaults,
     RequestConfig,
     RequestOptions,
     attempt_copy,
     split_client_config,
 )
 from ._control import SEND, Admission, AttemptController, AttemptKind, Ticket, admit_all, record_all
+from ._instant import begin_wait
 from ._models import Replay, Response
-from ._pipeline import (
+from ._outcomes import (
     DRAIN_LIMIT,
-    Call,
-    ControllerRegistry,
-    Handler,
-    Interceptors,
-    MiddlewareStack,
-    begin_wait,
-    build_request,
-    checked_attempt,
-    checked_config,
     checked_middleware_result,
     checked_response,
-    describe,
     failed_response,
     finish,
     map_error,
     retry_event,
+    to_outcome,
+)
+from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareStack, describe
+from ._request import (
+    Call,
+    build_request,
+    call_args,
+    checked_attempt,
+    checked_config,
+    client_repr,
     retry_state,
     send_kwargs,
-    to_outcome,
     with_meta,
 )
 from ._retry import Again, Done, Raise, Retry, RetryState, admitted, decide, refused, verdict
@@ -81,7 +83,7 @@ class AsyncClient(AsyncVerbs):
             {**(config or {}), **kwargs}, is_async=True
         )
         #: The request defaults every call merges its overrides over.
-        self.defaults: dict[str, Any] = defaults
+        self.defaults: Defaults = defaults
         self._http = httpx.AsyncClient(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=True)
@@ -106,10 +108,18 @@ class AsyncClient(AsyncVerbs):
         return self._middleware.add(middleware)
 
     async def request(
-        self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]
+        self,
+        method: str | RequestConfig,
+        url: str | httpx.URL | None = None,
+        **config: Unpack[RequestOptions],
     ) -> Response:
-        """Send a request through the whole pipeline and return its ``Response``."""
-        call = self._call(method, url, config, stream=False)
+        """Send a request through the whole pipeline and return its ``Response``.
+
+        Either ``request("POST", "/orders", data={...})`` or axios's config-object
+        form, ``request({"method": "POST", "url": "/orders", "data": {...}})``
+        (``method`` defaults to ``"GET"``).
+        """
+        call = self._call(*call_args(method, url, config), stream=False)
         return await self._next(call, 0, call.config)
 
     @asynccontextmanager
@@ -132,6 +142,9 @@ class AsyncClient(AsyncVerbs):
             yield response
         finally:
             await response.raw.aclose()
+
+    def __repr__(self) -> str:
+        return client_repr(type(self).__name__, self.defaults, self._settings)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -240,13 +253,33 @@ class AsyncClient(AsyncVerbs):
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))
-            raw = await self._http.send(request, **send_kwargs(cfg, call.stream))
+            raw = await self._http.send(request, **send_kwargs(cfg))
+            if not call.stream:
+                raw = await self._read(raw, state, cfg)
             outcome = to_outcome(raw, cfg)
         except Exception as exc:  # mapped to our tree; cancellation is not an Exception
             outcome = map_error(exc, cfg)
         if not call.response_chain:
             return outcome, None
         return await self._run_response_chain(call.response_chain, outcome)
+
+    async def _read(
+        self, raw: httpx.Response, state: RetryState, cfg: Mapping[str, Any]
+    ) -> httpx.Response:
+        """Read the body, bounded by the deadline and ``max_content_length`` (``_body``)."""
+        try:
+            limit = bounded(raw, state, time.monotonic, cfg)
+            if limit < 0:
+                await raw.aread()
+                return raw
+            chunks, received = [], 0
+            async for chunk in raw.aiter_bytes():
+                received += len(chunk)
+                count_decoded(received, limit, cfg)
+                chunks.append(chunk)
+            return with_body(raw, b"".join(chunks))
+        finally:
+            await raw.aclose()  # a no-op after a full read; closes the connection otherwise
 
     async def _run_request_chain(
         self, chain: tuple[tuple[Handler | None, Handler | None], ...], config: dict[str, Any]

@@ -45,16 +45,13 @@ from ._async_client import AsyncClient
 from ._config import ClientConfig, join_url
 from ._exceptions import (
     AxiosLikeError,
-    ConfigError,
     HTTPStatusError,
-    InvalidRequestError,
-    NetworkError,
     RetryError,
 )
+from ._instant import is_instant
 from ._models import Response, RetryEvent
-from ._pipeline import is_instant
 from ._redact import redact_headers, redact_url
-from ._retry import DEFAULT_RETRY_STATUS, IDEMPOTENT_METHODS, is_retryable
+from ._retry import IDEMPOTENT_METHODS, why_not_retried
 from ._strategies import (
     DecorrelatedJitter,
     ExponentialBackoff,
@@ -185,44 +182,16 @@ def explain_wait(event: RetryEvent) -> str:
 
 
 def explain_no_retry(error: BaseException) -> str:
-    """Why a failure was raised as itself, without a retry.
+    """Why a failure was raised as itself, without a retry (the core's words).
 
     >>> explain_no_retry(ConfigError("timeout", "must be > 0"))
     "the client's own error (ConfigError)"
     """
-    config: Mapping[str, Any] = getattr(error, "config", None) or {}
-    method = str(config.get("method", "")).upper()
-    if isinstance(error, ConfigError | InvalidRequestError):
-        return f"the client's own error ({type(error).__name__})"
-    if isinstance(error, HTTPStatusError) and error.status not in config.get(
-        "retry_status", DEFAULT_RETRY_STATUS
-    ):
-        return f"{error.status} is not a transient status"
-    if config.get("max_retries") == 0:
-        return "max_retries=0"
-    custom = config.get("retry_on")
-    if custom is not None and custom is not is_retryable:
-        return "retry_on said no"
-    if is_retryable(error):
-        return "the request body is a stream that cannot be sent again"
-    if isinstance(error, HTTPStatusError):
-        return f"{method} is not idempotent and has no Idempotency-Key"
-    if isinstance(error, NetworkError):
-        return f"the {method} may have been processed"
-    return "not a transient failure"
+    return why_not_retried(error)
 
 
 def _explain_stop(error: RetryError) -> str:
-    config: Mapping[str, Any] = error.config or {}
-    if error.reason == "deadline":
-        deadline = config.get("deadline")
-        limit = f"deadline={deadline:g}s" if deadline else "the deadline"
-        return f"stopped: the next wait would end past {limit}"
-    if error.reason == "max_retries":
-        return f"stopped: max_retries={config.get('max_retries')} reached"
-    if error.reason == "max_retry_after":
-        return "stopped: Retry-After is above max_retry_after"
-    return f"stopped: {error.reason}"
+    return f"stopped: {error.why}"
 
 
 @dataclass

@@ -27,7 +27,7 @@ from collections.abc import (
     Mapping,
     MutableMapping,
 )
-from typing import Any, Final, TypedDict
+from typing import Any, Final, Self, TypedDict
 
 import httpx
 
@@ -85,6 +85,8 @@ class RequestOptions(TypedDict, total=False):
     auth: httpx.Auth | tuple[str, str] | None
     retry_budget: AttemptController | None
     circuit_breaker: AttemptController | None
+    max_content_length: int | None
+    max_body_length: int | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -323,6 +325,12 @@ def _v_ceiling(key: str, value: Any) -> Any:
     return None if value is None else _v_retries(key, value)
 
 
+def _v_byte_limit(key: str, value: Any) -> Any:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise _fail(key, "a number of bytes (an int >= 0) or None for no limit", value)
+
+
 def _v_limits(key: str, value: Any) -> Any:
     if isinstance(value, httpx.Limits):
         return value
@@ -355,7 +363,12 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "auth": _v_auth,
     "retry_budget": _v_controller,
     "circuit_breaker": _v_controller,
+    "max_content_length": _v_byte_limit,
+    "max_body_length": _v_byte_limit,
 }
+
+#: Keys a request config may hold (after request interceptors too).
+ATTEMPT_KEYS: Final = frozenset(_VALIDATORS)
 
 #: httpx client settings and their validators (client-level only).
 _CLIENT_VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
@@ -394,6 +407,8 @@ def library_defaults() -> dict[str, Any]:
         "auth": None,
         "retry_budget": RetryBudget(),  # a fresh one per client: create() calls this once
         "circuit_breaker": None,
+        "max_content_length": None,
+        "max_body_length": None,
     }
 
 
@@ -494,6 +509,96 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+class DefaultHeaders(httpx.Headers):
+    """``api.defaults["headers"]``: an ``httpx.Headers`` whose writes are checked."""
+
+    def __setitem__(self, key: str, value: str | None) -> None:
+        _v_headers("headers", {key: value})
+        if value is None:  # as in a config: None removes the header
+            self.pop(key, None)
+        else:
+            super().__setitem__(key, value)
+
+
+class Defaults(ConfigDict):
+    """``api.defaults``: the request defaults of a client, checked on every write.
+
+    Writes are validated like ``create()``'s config, so a bad value is a
+    ``ConfigError`` naming the key at once, never a failure deep inside a later
+    request. ``del`` (and ``pop``) of a key the library has a default for restores
+    that default; other keys (``base_url``, a body) are removed.
+
+    >>> d = Defaults(library_defaults(), is_async=False)
+    >>> d["max_retries"] = 5
+    >>> d["max_retries"] = "abc"
+    Traceback (most recent call last):
+    ...
+    axios_like.ConfigError: max_retries: must be an int >= 0; got 'abc'
+    >>> del d["max_retries"]; d["max_retries"]
+    3
+    """
+
+    __slots__ = ("_is_async",)
+
+    def __init__(self, config: Mapping[str, Any], *, is_async: bool) -> None:
+        super().__init__(config)
+        self._is_async = is_async
+        dict.__setitem__(self, "headers", DefaultHeaders(config.get("headers") or {}))
+
+    def _checked(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        for key in ("url", "method"):
+            if key in config:
+                raise ConfigError(key, "is given per call, not as a client default")
+        valid = validate(config, client=False, is_async=self._is_async)
+        if "headers" in valid:
+            valid["headers"] = DefaultHeaders(
+                {k: v for k, v in valid["headers"].items() if v is not None}
+            )
+        check_body({**self, **valid})
+        return valid
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        dict.update(self, self._checked({key: value}))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        dict.update(self, self._checked(dict(*args, **kwargs)))
+
+    def __ior__(self, other: Any) -> Self:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __delitem__(self, key: str) -> None:
+        self.pop(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key not in self:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        value = self[key]
+        library = library_defaults()
+        if key in library:
+            dict.__setitem__(self, key, library[key])
+            if key == "headers":
+                dict.__setitem__(self, key, DefaultHeaders())
+        else:
+            dict.__delitem__(self, key)
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        raise ConfigError("defaults", "popitem() would drop an arbitrary key: use del or pop(key)")
+
+    def clear(self) -> None:
+        raise ConfigError(
+            "defaults", "clear() would drop every default: set or del keys one by one"
+        )
+
+
 class ClientSettings:
     """The client-only layer of config: what no single call may change."""
 
@@ -508,7 +613,7 @@ class ClientSettings:
 
 def split_client_config(
     config: Mapping[str, Any], *, is_async: bool
-) -> tuple[dict[str, Any], dict[str, Any], ClientSettings]:
+) -> tuple[Defaults, dict[str, Any], ClientSettings]:
     """Validate ``create()``'s config: (request defaults, httpx kwargs, client settings)."""
     valid = validate(config, client=True, is_async=is_async)
     for key in ("url", "method"):
@@ -531,7 +636,8 @@ def split_client_config(
         else None
     )
     settings = ClientSettings(compiled, valid.pop("max_retries_ceiling", None))
-    return merge(library_defaults(), valid), httpx_kwargs, settings
+    defaults = Defaults(merge(library_defaults(), valid), is_async=is_async)
+    return defaults, httpx_kwargs, settings
 
 
 def attempt_copy(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from ._exceptions import (
-    _HTTPX_MAP,
-    _REASON_FROM_MESSAGE,
+    HTTPX_MAP,
+    REASON_FROM_MESSAGE,
     HTTPStatusError,
     NetworkError,
     TimeoutError,
@@ -93,7 +93,7 @@ def _row(label: str, reason: str, make: Callable[[dict[str, Any]], BaseException
 
 def _network_classes() -> list[type[NetworkError]]:
     seen: list[type[NetworkError]] = []
-    for _, ours in _HTTPX_MAP:
+    for _, ours in HTTPX_MAP:
         if (
             issubclass(ours, NetworkError)
             and ours not in (NetworkError, TimeoutError)
@@ -107,7 +107,7 @@ def _network_classes() -> list[type[NetworkError]]:
 def _reasons(cls: type[NetworkError]) -> str:
     """The ``reason`` texts a class can carry (some depend on the OS error message)."""
     reasons = [cls.reason]
-    from_message = _REASON_FROM_MESSAGE.get(cls)
+    from_message = REASON_FROM_MESSAGE.get(cls)
     if from_message is not None:
         reasons.insert(0, from_message(httpx.TransportError("connection refused / reset by peer")))
     return ", ".join(reasons)
@@ -163,7 +163,8 @@ def policy_table() -> str:
     )
     names = ", ".join(f"`{cls.__name__}`" for cls in CLIENT_ERRORS)
     lines.append(
-        f"| {names} and their subclasses (the client's own errors) | bad config, invalid request "
+        f"| {names} and their subclasses (the client's own errors, a body past its limit) "
+        "| bad config, invalid request, `max_content_length` passed "
         "| never, whatever `retry_on` says | never | never | - |"
     )
     return "\n".join(lines)

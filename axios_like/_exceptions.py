@@ -6,7 +6,8 @@
     ├── ConfigError                     bad config key or value (also a ValueError); never retried
     ├── InvalidRequestError             the client could not build the request; never retried
     │   ├── InvalidURLError             malformed URL or unsupported scheme
-    │   └── BodyNotReplayableError      a streamed body was needed a second time
+    │   ├── BodyNotReplayableError      a streamed body was needed a second time
+    │   └── BodyTooLargeError           the request body is above max_body_length: not sent
     ├── NetworkError                    transport failure; .may_have_reached_server, .reason
     │   ├── ConnectError                could not connect (refused, DNS): never reached the server
     │   ├── ReadError                   connection reset / read failed after sending
@@ -20,6 +21,7 @@
     │       └── PoolTimeoutError        no connection free in time: never sent
     ├── TooManyRedirectsError
     ├── DecodingError                   the response body could not be decoded
+    ├── ContentTooLargeError            the response body passed max_content_length; never retried
     ├── StreamError                     a streamed response was used the wrong way
     ├── HTTPStatusError                 validate_status rejected a status; .response, .status
     ├── AuthRefreshError                (axios_like.auth) refresh_token() failed; __cause__ = why
@@ -28,7 +30,7 @@
     └── RetryError                      a limit stopped retries; __cause__ = the last error
 
 Every httpx exception a user can see is mapped by :func:`from_httpx` through
-``_HTTPX_MAP`` below, with the original chained as ``__cause__``.
+``HTTPX_MAP`` below, with the original chained as ``__cause__``.
 ``asyncio.CancelledError`` and ``KeyboardInterrupt`` are never caught, so never wrapped.
 """
 
@@ -47,10 +49,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AxiosLikeError",
     "BodyNotReplayableError",
+    "BodyTooLargeError",
     "CircuitOpenError",
     "ConfigError",
     "ConnectError",
     "ConnectTimeoutError",
+    "ContentTooLargeError",
     "DecodingError",
     "HTTPStatusError",
     "InvalidRequestError",
@@ -135,6 +139,20 @@ class BodyNotReplayableError(InvalidRequestError):
     """A request body that can be read only once (a generator, a stream) was needed again."""
 
     reason = "body not replayable"
+
+
+class BodyTooLargeError(InvalidRequestError):
+    """The request body is larger than ``max_body_length``: it was not sent.
+
+    Example::
+
+        try:
+            api.post("/upload", content=b"x" * 2_000, max_body_length=1_000)
+        except axios_like.BodyTooLargeError as exc:
+            print(exc)  # POST .../upload: the request body is larger than max_body_length=1000
+    """
+
+    reason = "body too large"
 
 
 class NetworkError(AxiosLikeError):
@@ -225,6 +243,23 @@ class DecodingError(AxiosLikeError):
     reason = "decoding error"
 
 
+class ContentTooLargeError(AxiosLikeError):
+    """The response body passed ``max_content_length`` (decoded bytes): never retried.
+
+    The read stops at the limit and the connection is closed, so a gzip bomb
+    costs at most ``max_content_length`` bytes of memory.
+
+    Example::
+
+        try:
+            api.get("/export", max_content_length=10_000_000)
+        except axios_like.ContentTooLargeError as exc:
+            print(exc)  # GET https://.../export: the response body is larger than ...
+    """
+
+    reason = "content too large"
+
+
 class StreamError(AxiosLikeError):
     """A streamed response or request body was used the wrong way (read twice, closed)."""
 
@@ -288,12 +323,16 @@ class RetryError(AxiosLikeError):
         history: tuple[HistoryEntry, ...],
         last_error: BaseException,
         config: Mapping[str, Any] | None,
+        why: str | None = None,
     ) -> None:
         super().__init__(message, config=config)
         self.reason = reason
         self.attempts = attempts
         self.history = history
         self.last_error = last_error
+        #: The stop in words, as the message has it: ``"max_retries=3 reached"``,
+        #: ``"deadline=2s reached"``, ``"retry budget of the origin spent"``.
+        self.why = why if why is not None else str(reason)
 
 
 class CircuitOpenError(AxiosLikeError):
@@ -372,7 +411,7 @@ def _read_reason(exc: httpx.HTTPError) -> str:
 
 
 #: httpx exception -> our class. Most specific first: the first ``isinstance`` match wins.
-_HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
+HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
     (httpx.ConnectTimeout, ConnectTimeoutError),
     (httpx.ReadTimeout, ReadTimeoutError),
     (httpx.WriteTimeout, WriteTimeoutError),
@@ -396,7 +435,7 @@ _HTTPX_MAP: tuple[tuple[type[Exception], type[AxiosLikeError]], ...] = (
 )
 
 #: Reasons that depend on the message (refused vs unreachable, reset vs other).
-_REASON_FROM_MESSAGE: dict[type[AxiosLikeError], Callable[[httpx.HTTPError], str]] = {
+REASON_FROM_MESSAGE: dict[type[AxiosLikeError], Callable[[httpx.HTTPError], str]] = {
     ConnectError: _connect_reason,
     ReadError: _read_reason,
 }
@@ -413,14 +452,14 @@ def from_httpx(
     ('ConnectError', 'connect refused', 'GET http://x/: [Errno 111] Connection refused')
     """
     ours: type[AxiosLikeError] = AxiosLikeError
-    for theirs, mapped in _HTTPX_MAP:
+    for theirs, mapped in HTTPX_MAP:
         if isinstance(exc, theirs):
             ours = mapped
             break
     where = f"{method} {redact_url(url)}: " if method else ""
     text = str(exc) or type(exc).__name__
     error = ours(f"{where}{text}", config=config)
-    make_reason = _REASON_FROM_MESSAGE.get(ours)
+    make_reason = REASON_FROM_MESSAGE.get(ours)
     if make_reason is not None and isinstance(exc, httpx.HTTPError):
         error.reason = make_reason(exc)
     return error

@@ -52,6 +52,7 @@ from ._exceptions import (
     AxiosLikeError,
     CircuitOpenError,
     ConfigError,
+    ContentTooLargeError,
     HTTPStatusError,
     InvalidRequestError,
     NetworkError,
@@ -78,6 +79,7 @@ __all__ = [
     "classify",
     "decide",
     "is_transient",
+    "why_not_retried",
     "retry_error",
     "refused",
     "verdict",
@@ -96,7 +98,8 @@ RETRY_AFTER_STATUS: Final = frozenset({429, 503})
 #: Permanent failures: never retried by the default policy (not in ``DEFAULT_RETRY_STATUS``).
 NEVER_RETRIED_STATUS: Final = (400, 401, 403, 404, 405, 406, 409, 410, 422)
 #: Errors the client raised itself: never retried, whatever ``retry_on`` says.
-CLIENT_ERRORS: Final = (ConfigError, InvalidRequestError)
+#: Never retried, whatever the policy says: the client's own errors and a body past its limit.
+CLIENT_ERRORS: Final = (ConfigError, InvalidRequestError, ContentTooLargeError)
 #: How many times one call may be replayed by ``Replay`` (token refresh) before giving up.
 MAX_REPLAYS: Final = 3
 
@@ -144,20 +147,66 @@ def is_retryable(error: BaseException) -> bool:
 
 def _default_policy(error: BaseException, status: int | None) -> bool:
     """:func:`is_retryable` with the status already looked up (``decide()`` has it)."""
+    return _policy_says_no(error, status) is None
+
+
+#: Why the default policy says no (``why_not_retried`` fills in the method and status).
+_NOT_TRANSIENT_STATUS: Final = "{status} is not a transient status"
+_NOT_IDEMPOTENT: Final = "{method} is not idempotent and has no Idempotency-Key"
+_MAY_HAVE_BEEN_PROCESSED: Final = "the {method} may have been processed"
+_NOT_TRANSIENT: Final = "not a transient failure"
+
+
+def _policy_says_no(error: BaseException, status: int | None) -> str | None:
+    """``None`` when the default policy retries ``error``; else why not, as a template."""
     config: Mapping[str, Any] = getattr(error, "config", None) or {}
     if status is not None:
         if status in config.get("retry_status", DEFAULT_RETRY_STATUS):
-            return status in ANY_METHOD_STATUS or _is_idempotent(config)
+            ok = status in ANY_METHOD_STATUS or _is_idempotent(config)
+            return None if ok else _NOT_IDEMPOTENT
         # A response validate_status accepted (a 2xx, say) that a response interceptor
         # raised HTTPStatusError for: only the user's check knows it failed (a "busy" body),
         # so it is treated as transient, under the idempotency rule. 4xx stay permanent.
         if status < 400 and isinstance(error, HTTPStatusError):
             validate_status = config.get("validate_status")
-            return bool(validate_status and validate_status(status)) and _is_idempotent(config)
-        return False
+            if not (validate_status and validate_status(status)):
+                return _NOT_TRANSIENT_STATUS
+            return None if _is_idempotent(config) else _NOT_IDEMPOTENT
+        return _NOT_TRANSIENT_STATUS
     if isinstance(error, NetworkError):
-        return not error.may_have_reached_server or _is_idempotent(config)
-    return False
+        ok = not error.may_have_reached_server or _is_idempotent(config)
+        return None if ok else _MAY_HAVE_BEEN_PROCESSED
+    return _NOT_TRANSIENT
+
+
+def why_not_retried(error: BaseException) -> str:
+    """Why ``decide()`` raised ``error`` as itself, without a retry, in words.
+
+    Rendered from the same rules the decision uses (the CLI shows it).
+
+    >>> why_not_retried(ConfigError("timeout", "must be > 0"))
+    "the client's own error (ConfigError)"
+    """
+    config: Mapping[str, Any] = getattr(error, "config", None) or {}
+    method = str(config.get("method", "")).upper()
+    status = error.status if isinstance(error, HTTPStatusError) else None
+    if isinstance(error, CLIENT_ERRORS):
+        return f"the client's own error ({type(error).__name__})"
+    why = _policy_says_no(error, status)
+    if why is _NOT_TRANSIENT_STATUS:
+        return why.format(status=status)
+    if config.get("max_retries") == 0:
+        return "max_retries=0"
+    retry_on = config.get("retry_on")
+    if retry_on is not None and retry_on is not is_retryable:
+        return (
+            "the request body is a stream that cannot be sent again"
+            if retry_on(error)
+            else ("retry_on said no")
+        )
+    if why is None:
+        return "the request body is a stream that cannot be sent again"
+    return why.format(method=method, status=status)
 
 
 def parse_retry_after(value: str | None, *, now: datetime, date: str | None = None) -> float | None:
@@ -343,9 +392,9 @@ _STATUS_REASONS: Final = {status: f"status {status}" for status in range(100, 60
 
 def _retry_after(headers: httpx.Headers, now_wall: float | datetime | None) -> float | None:
     # get_list, not get: httpx's get() raises and catches a KeyError when the header is absent.
-    values = headers.get_list("retry-after")
-    if not values:
+    if "retry-after" not in headers:  # a third cheaper than get_list() when absent
         return None
+    values = headers.get_list("retry-after")
     date = headers.get("date")
     if isinstance(now_wall, int | float):
         now_wall = datetime.fromtimestamp(now_wall, UTC)
@@ -373,6 +422,12 @@ class Classified(NamedTuple):
 
 def classify(state: RetryState, error: BaseException) -> Classified:
     """The failure's status, history reason, and the policy's answer (pure)."""
+    status, reason, retryable = _classified(state, error)
+    return _entry(Classified, (status, reason, retryable, is_transient(error, status)))
+
+
+def _classified(state: RetryState, error: BaseException) -> tuple[int | None, str, bool]:
+    """:func:`classify` without ``transient`` (only controllers need it): the hot path."""
     # error.response.raw.status_code is error.status without two property calls
     status = error.response.raw.status_code if isinstance(error, HTTPStatusError) else None
     reason = _reason(error) if status is None else _STATUS_REASONS.get(status) or f"status {status}"
@@ -380,10 +435,10 @@ def classify(state: RetryState, error: BaseException) -> Classified:
     if isinstance(error, CLIENT_ERRORS):
         retryable = False  # whatever retry_on would say: it is not even asked
     elif retry_on is is_retryable:
-        retryable = _default_policy(error, status)
+        retryable = _policy_says_no(error, status) is None
     else:
         retryable = retry_on(error)
-    return _entry(Classified, (status, reason, retryable, is_transient(error, status)))
+    return status, reason, retryable
 
 
 def is_transient(error: BaseException, status: int | None = None) -> bool:
@@ -469,7 +524,7 @@ def _failure(
     state: RetryState, error: BaseException, now: float, now_wall: float | datetime | None
 ) -> Decision:
     """A failed attempt: classify, then the wait, then the limits (each a step above)."""
-    status, reason, retryable, _ = classify(state, error)
+    status, reason, retryable = _classified(state, error)
     history, number = state.history, state.attempts
     if not retryable or state.max_retries == 0:
         history.append(_entry(HistoryEntry, (number, status, error, None, reason)))
@@ -527,9 +582,11 @@ def admitted(
         return 0.0
     if last_error is None:
         return Raise(_refusal_error(refusal, origin, config))
-    last = state.history[-1] if state.history else None
-    if last is not None and last.delay is not None:  # the wait that led here was in vain
-        state.history[-1] = last._replace(delay=None)
+    # The call failed before (``last_error``), so its history has that attempt: the
+    # wait that led here was in vain, and the entry says why no retry followed.
+    last = state.history[-1]
+    refused_why = f"{last.reason}; retry refused: {refusal.reason}"
+    state.history[-1] = last._replace(delay=None, reason=refused_why)
     return Stop(retry_error(state, last_error, refusal.reason, refusal.retry_after))
 
 
@@ -609,6 +666,7 @@ def retry_error(
         history=tuple(state.history),
         last_error=error,
         config=config,
+        why=why,
     )
 
 

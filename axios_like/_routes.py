@@ -62,6 +62,27 @@ class Routes:
         return f"Routes({len(self._table)} patterns)"
 
 
+def _parse_key(key: object) -> tuple[str | None, bool, str]:
+    """``"[METHOD ]PATTERN"`` as (method or None, whole-URL pattern?, pattern)."""
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigError("routes", f"a pattern must be a non-empty string; got {key!r}")
+    where = f"routes[{key!r}]"
+    method, _, pattern = key.strip().rpartition(" ")
+    method = method.strip()
+    if method and not _METHOD.match(method):
+        raise ConfigError(where, f"{method!r} is not an HTTP method name")
+    whole = _SCHEME.match(pattern) is not None
+    if not (whole or pattern.startswith("/")):
+        raise ConfigError(
+            where,
+            "a pattern starts with '/' (the path) or a scheme such as 'https://' "
+            f"(the whole URL); got {pattern!r}",
+        )
+    if "?" in pattern:
+        raise ConfigError(where, "patterns match the URL without its query: drop '?...'")
+    return method.upper() or None, whole, pattern
+
+
 def compile_routes(
     routes: object, validate: Callable[[Mapping[str, Any]], dict[str, Any]]
 ) -> Routes:
@@ -79,22 +100,8 @@ def compile_routes(
         raise ConfigError("routes", f"must be a mapping of patterns to configs; got {routes!r}")
     table = []
     for key, config in routes.items():
+        method, whole, pattern = _parse_key(key)
         where = f"routes[{key!r}]"
-        if not isinstance(key, str) or not key.strip():
-            raise ConfigError("routes", f"a pattern must be a non-empty string; got {key!r}")
-        method, _, pattern = key.strip().rpartition(" ")
-        method = method.strip()
-        if method and not _METHOD.match(method):
-            raise ConfigError(where, f"{method!r} is not an HTTP method name")
-        whole = _SCHEME.match(pattern) is not None
-        if not (whole or pattern.startswith("/")):
-            raise ConfigError(
-                where,
-                "a pattern starts with '/' (the path) or a scheme such as 'https://' "
-                f"(the whole URL); got {pattern!r}",
-            )
-        if "?" in pattern:
-            raise ConfigError(where, "patterns match the URL without its query: drop '?...'")
         if not isinstance(config, Mapping):
             raise ConfigError(where, f"must be a config dict; got {type(config).__name__}")
         bad = sorted(set(config) & _NOT_PER_ROUTE)
@@ -104,5 +111,5 @@ def compile_routes(
             valid = validate(config)
         except ConfigError as exc:
             raise ConfigError(f"{where}.{exc.key}", exc.message.partition(": ")[2]) from exc
-        table.append((method.upper() or None, whole, _glob(pattern), valid))
+        table.append((method, whole, _glob(pattern), valid))
     return Routes(tuple(table))

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from typing_extensions import Unpack
 
-from ._config import RequestOptions
+from ._config import RequestConfig, RequestOptions
 from ._models import Response
 
 __all__ = ["AsyncVerbs", "Verbs"]
@@ -17,7 +17,12 @@ R = TypeVar("R")
 
 
 class _Verbs(Generic[R]):
-    def request(self, method: str, url: str | httpx.URL, **config: Unpack[RequestOptions]) -> R:
+    def request(
+        self,
+        method: str | RequestConfig,
+        url: str | httpx.URL | None = None,
+        **config: Unpack[RequestOptions],
+    ) -> R:
         raise NotImplementedError
 
     def get(self, url: str | httpx.URL, **config: Unpack[RequestOptions]) -> R:

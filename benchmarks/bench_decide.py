@@ -39,7 +39,7 @@ from _common import machine, pin_client, print_table, summary, write_json
 import axios_like
 from axios_like._config import attempt_copy
 from axios_like._models import Response
-from axios_like._pipeline import to_outcome
+from axios_like._outcomes import to_outcome
 from axios_like._retry import DONE, Retry, RetryState, decide
 
 TARGET_NS = 1000.0

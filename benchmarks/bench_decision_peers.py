@@ -31,7 +31,7 @@ from _common import fmt, parse_args, pin_client, print_table, summary, try_impor
 
 import axios_like
 from axios_like._config import attempt_copy
-from axios_like._pipeline import to_outcome
+from axios_like._outcomes import to_outcome
 from axios_like._retry import Retry, RetryState, decide
 
 URL = "https://api.example.com/users/1"

@@ -21,6 +21,7 @@ SCRIPTS = (
     "bench_retry_path.py",
     "bench_decision_peers.py",
     "bench_decide.py",
+    "bench_resilience.py",
     "bench_memory.py",
 )
 #: Run by the quick smoke only: the full fleet simulation is its own command

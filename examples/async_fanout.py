@@ -1,9 +1,11 @@
-"""Async fan-out: 100 requests, at most 10 in flight, with a progress line.
+"""Async fan-out: 100 requests, at most 10 in flight, with a progress line on a terminal.
 
 One ``AsyncClient`` (one connection pool) is shared by 100 tasks; an
 ``asyncio.Semaphore`` bounds how many run at once. The flaky server this script
 starts on 127.0.0.1 answers 503 to the first attempt for every fifth item, so
 some calls are retried; retries happen inside a task, while it holds its slot.
+The progress bar (redrawn in place with ``\\r``) is shown only when stdout is a
+terminal: piped into a file or another program, the output is the summary alone.
 
 Run: python examples/async_fanout.py
 """
@@ -48,8 +50,11 @@ async def main() -> None:
 
         limit = asyncio.Semaphore(CONCURRENCY)
         in_flight = peak = done = 0
+        on_terminal = sys.stdout.isatty()
 
         def progress() -> None:
+            if not on_terminal:
+                return
             bar = "#" * (done * 30 // TOTAL)
             sys.stdout.write(f"\r[{bar:<30}] {done:3d}/{TOTAL} done, {in_flight:2d} in flight")
             sys.stdout.flush()
@@ -76,7 +81,8 @@ async def main() -> None:
         ) as api:
             responses = await asyncio.gather(*(fetch(api, i) for i in range(TOTAL)))
         elapsed = time.perf_counter() - start
-        print()
+        if on_terminal:
+            print()  # end the progress line
 
         retried = sum(1 for r in responses if r.attempts > 1)
         assert [r.data["id"] for r in responses] == list(range(TOTAL))

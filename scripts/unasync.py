@@ -23,7 +23,7 @@ HEADER = '''"""``Client``: the sync shell. GENERATED from ``_async_client.py``: 
 
 Edit ``_async_client.py`` and run ``python scripts/unasync.py`` (``scripts/unasync.py``).
 A shell only does I/O: run interceptors and middleware, send through httpx,
-close, sleep. Every decision is made by the core (``_pipeline``, ``_retry``).
+close, sleep. Every decision is made by the core (``_request``, ``_outcomes``, ``_retry``).
 """
 '''
 

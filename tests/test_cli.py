@@ -19,7 +19,10 @@ import pytest
 import axios_like
 from axios_like import _cli
 from axios_like.__main__ import main
-from axios_like._pipeline import INSTANT
+from axios_like._config import library_defaults, merge
+from axios_like._instant import INSTANT
+from axios_like._retry import RetryState, retry_error
+from axios_like.control import StopReason
 from axios_like.testing.server import FlakyServer, Reply
 
 pytestmark = pytest.mark.usefixtures("instant")
@@ -256,7 +259,7 @@ def test_deadline_stops_retries(server: FlakyServer, capsys: pytest.CaptureFixtu
     # attempts at 0, 0.4, 0.8 s; a wait to 1.2 s would end past the deadline
     assert server.count("/slow") == 3
     assert "failed after 3 attempts (deadline=1s reached)" in err
-    assert "stopped: the next wait would end past deadline=1s" in err
+    assert "stopped: deadline=1s reached" in err
 
 
 # ---------------------------------------------------------------- bad arguments: exit 2
@@ -438,20 +441,36 @@ def test_explain_no_retry(error: BaseException, why: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "config", "text"),
+    ("config", "stop", "retry_after", "text"),
     [
-        ("deadline", {"deadline": 2.5}, "stopped: the next wait would end past deadline=2.5s"),
-        ("deadline", None, "stopped: the next wait would end past the deadline"),
-        ("max_retries", {"max_retries": 4}, "stopped: max_retries=4 reached"),
-        ("max_retry_after", {}, "stopped: Retry-After is above max_retry_after"),
-        ("circuit open", {}, "stopped: circuit open"),
+        ({"deadline": 2.5}, StopReason.DEADLINE, None, "stopped: deadline=2.5s reached"),
+        ({}, StopReason.DEADLINE, None, "stopped: deadline reached"),
+        ({"max_retries": 4}, StopReason.MAX_RETRIES, None, "stopped: max_retries=4 reached"),
+        (
+            {},
+            StopReason.MAX_RETRY_AFTER,
+            120.0,
+            "stopped: Retry-After 120s above max_retry_after=60s",
+        ),
+        ({}, StopReason.RETRY_BUDGET, None, "stopped: retry budget of the origin spent"),
+        (
+            {},
+            StopReason.CIRCUIT_OPEN,
+            2.0,
+            "stopped: circuit breaker open, next probe in 2s",
+        ),
     ],
 )
-def test_explain_stop(reason: str, config: dict[str, object] | None, text: str) -> None:
-    error = axios_like.RetryError(
-        "m", reason=reason, attempts=2, history=(), last_error=RuntimeError(), config=config
-    )
+def test_explain_stop_shows_the_cores_words(
+    config: dict[str, object], stop: StopReason, retry_after: float | None, text: str
+) -> None:
+    """The CLI renders what the core wrote on the RetryError: it re-derives nothing."""
+    cfg = merge(library_defaults(), config)
+    state = RetryState(cfg, start=0.0)
+    error = retry_error(state, axios_like.ReadError("boom", config=cfg), stop, retry_after)
+    assert error.reason == stop
     assert _cli._explain_stop(error) == text
+    assert f"({text.removeprefix('stopped: ')})" in str(error)
 
 
 def test_timeline_real_waits_and_a_note_without_an_attempt(

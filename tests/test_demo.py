@@ -114,7 +114,7 @@ def test_deadline_cuts_retries_short(output: str) -> None:
     assert [r.split()[3] for r in rows] == ["503", "503", "503"]
     assert "wait 0.20s" in rows[0]
     assert "wait 0.40s" in rows[1]
-    assert "stopped: the next wait would end past deadline=1s" in rows[2]
+    assert "stopped: deadline=1s reached" in rows[2]
     assert any("raised RetryError (reason='deadline', attempts=3)" in line for line in lines)
     assert any("failed after 3 attempts (deadline=1s reached)" in line for line in lines)
     assert any("the next wait (0.80s) would end at" in line for line in lines)

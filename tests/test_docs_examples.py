@@ -5,6 +5,12 @@ earlier one defined) and one event loop: top-level ``await`` is allowed. A block
 preceded by the line ``<!-- no-run -->`` is skipped (use it only for what truly
 cannot run: a fragment, a third-party library that is not installed).
 
+A block preceded by ``<!-- file: NAME.py -->`` is a file of the reader's project (a
+module, a pytest file): it is not run in the page's namespace; instead the page's
+files are written to a fresh directory and pytest runs there in a subprocess, with
+warnings as errors, and every ``test_*`` function in them must pass. The page's
+other blocks may import its (non-test) files: they are on ``sys.path`` while it runs.
+
 There is no network here, so ``axios_like.create`` and ``create_async`` are patched
 for the page: a client created without ``transport=`` gets :class:`DocsTransport`,
 which answers every request to a host other than 127.0.0.1/localhost with
@@ -18,11 +24,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import importlib.util
 import logging
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 NO_RUN = "<!-- no-run -->"
+_FILE = re.compile(r"^<!--\s*file:\s*(?P<name>[\w\-]+\.py)\s*-->$")
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -48,14 +58,16 @@ class Block:
     line: int
     code: str
     run: bool
+    file: str | None = None  # a file of the reader's project, run by pytest
 
 
 def extract_blocks(text: str) -> list[Block]:
     """The ```python (or ```py) blocks of a markdown text, in order.
 
     A block whose fence line is preceded (blank lines aside) by ``<!-- no-run -->``
-    is returned with ``run=False``. Indented fences (inside list items or admonitions)
-    are de-indented.
+    is returned with ``run=False``; by ``<!-- file: NAME.py -->``, with ``run=False``
+    and ``file=NAME.py``. Indented fences (inside list items or admonitions) are
+    de-indented.
     """
     lines = text.splitlines()
     blocks: list[Block] = []
@@ -82,8 +94,10 @@ def extract_blocks(text: str) -> list[Block]:
         before = start - 1
         while before >= 0 and not lines[before].strip():
             before -= 1
-        run = not (before >= 0 and lines[before].strip() == NO_RUN)
-        blocks.append(Block(start + 1, "\n".join(body) + "\n", run))
+        marker = lines[before].strip() if before >= 0 else ""
+        file = m_file["name"] if (m_file := _FILE.match(marker)) else None
+        run = marker != NO_RUN and file is None
+        blocks.append(Block(start + 1, "\n".join(body) + "\n", run, file))
     return blocks
 
 
@@ -158,6 +172,32 @@ def run_page(blocks: list[Block], name: str) -> dict[str, Any]:
     A failing block raises ``AssertionError`` naming the page and the block's line.
     """
     namespace: dict[str, Any] = {"__name__": f"docs_{Path(name).stem.replace('-', '_')}"}
+    with _page_files(blocks):
+        return _run_blocks(blocks, name, namespace)
+
+
+@contextlib.contextmanager
+def _page_files(blocks: list[Block]) -> Iterator[None]:
+    """The page's ``file:`` blocks as importable modules while its other blocks run."""
+    files = [b for b in blocks if b.file is not None and not b.file.startswith("test_")]
+    if not files:
+        yield
+        return
+    with tempfile.TemporaryDirectory() as where:
+        for block in files:
+            assert block.file is not None
+            (Path(where) / block.file).write_text(block.code, "utf-8")
+        sys.path.insert(0, where)
+        try:
+            yield
+        finally:
+            sys.path.remove(where)
+            for block in files:
+                assert block.file is not None
+                sys.modules.pop(block.file.removesuffix(".py"), None)
+
+
+def _run_blocks(blocks: list[Block], name: str, namespace: dict[str, Any]) -> dict[str, Any]:
     made: list[Any] = []
     originals = (axios_like.create, axios_like.create_async)
     axios_like.create = _patched(originals[0], made)  # type: ignore[assignment]
@@ -213,6 +253,56 @@ def test_page_examples_run(page: Path) -> None:
     assert namespace  # the page ran to its end
 
 
+def _pages_with_files() -> Iterator[Any]:
+    for page in PAGES:
+        if page.exists() and any(b.file for b in extract_blocks(page.read_text("utf-8"))):
+            yield pytest.param(page, id=str(page.relative_to(ROOT)))
+
+
+_PYTEST_INI = """\
+[pytest]
+filterwarnings =
+    error
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+def run_files(blocks: list[Block], where: Path) -> tuple[int, int, str]:
+    """Write the file blocks to ``where``, run pytest there; (tests defined, passed, output)."""
+    defined = 0
+    for block in blocks:
+        if block.file is None:
+            continue
+        target = where / block.file
+        assert not target.exists(), f"{block.file} is given twice"
+        target.write_text(block.code, "utf-8")
+        if block.file.startswith("test_"):
+            defined += len(re.findall(r"^(?:async )?def test_\w+", block.code, re.MULTILINE))
+    (where / "pytest.ini").write_text(_PYTEST_INI, "utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(where)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    found = re.search(r"(\d+) passed", output)
+    passed = int(found[1]) if found and done.returncode == 0 else 0
+    return defined, passed, output
+
+
+@pytest.mark.parametrize("page", list(_pages_with_files()))
+def test_page_files_pass_pytest(page: Path, tmp_path: Path) -> None:
+    defined, passed, output = run_files(extract_blocks(page.read_text("utf-8")), tmp_path)
+    assert defined > 0, "a page with files but no test_ function in a test_*.py file"
+    assert passed == defined, output
+    assert not re.search(r"\d+ (skipped|xfailed|xpassed|warnings?)\b", output), output
+
+
 # ---------------------------------------------------------------- the runner itself
 
 _SAMPLE = """\
@@ -251,6 +341,21 @@ def test_extract_blocks_finds_python_in_order_and_honours_no_run() -> None:
     blocks = extract_blocks(_SAMPLE)
     assert [(b.line, b.run) for b in blocks] == [(3, True), (10, False), (16, True), (24, True)]
     assert blocks[2].code == "y = x + 1\n"
+
+
+def test_file_blocks_are_not_run_in_the_page_but_by_pytest(tmp_path: Path) -> None:
+    text = (
+        "<!-- file: shop.py -->\n```python\ndef price() -> int:\n    return 3\n```\n\n"
+        "<!-- file: test_shop.py -->\n```python\nimport shop\n\n\n"
+        "def test_price():\n    assert shop.price() == 3\n\n\n"
+        "def test_fails():\n    assert shop.price() == 4\n```\n"
+    )
+    blocks = extract_blocks(text)
+    assert [(b.file, b.run) for b in blocks] == [("shop.py", False), ("test_shop.py", False)]
+    assert run_page(blocks, "files.md")  # nothing runs in the page namespace
+    defined, passed, output = run_files(blocks, tmp_path)
+    assert (defined, passed) == (2, 0)  # one test fails: the run does not count as passed
+    assert "1 failed, 1 passed" in output
 
 
 def test_run_page_shares_one_namespace_and_allows_top_level_await() -> None:

@@ -111,3 +111,19 @@ def test_command_line_without_a_page_prints_both_tables(capsys: pytest.CaptureFi
     assert _docs.main([]) == 0
     out = capsys.readouterr().out
     assert out == f"{_docs.policy_table()}\n\n{_docs.strategy_table()}\n"
+
+
+def test_config_table_has_a_row_for_every_default_and_says_the_budget_is_per_client() -> None:
+    from axios_like._config import library_defaults
+
+    text = (PAGE.parent / "config.md").read_text(encoding="utf-8")
+    rows = {
+        key: line
+        for line in text.splitlines()
+        if line.startswith("| `")
+        for key in re.findall(r"`(\w+)`", line.split(" | ")[0])
+    }
+    assert set(library_defaults()) <= set(rows)
+    assert "| a fresh `RetryBudget()` per client |" in rows["retry_budget"]
+    assert "| `None` |" in rows["circuit_breaker"]
+    assert {"routes", "max_retries_ceiling"} <= set(rows)

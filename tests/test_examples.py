@@ -45,8 +45,7 @@ EXPECTED: dict[str, list[str]] = {
         r"GET /missing -> 404, not retried",
     ],
     "async_fanout.py": [
-        r"\[#{30}\] 100/100 done",
-        r"100 responses in [\d.]+s: 20 needed a retry, peak concurrency (10|[1-9]) \(limit 10\)",
+        r"\A100 responses in [\d.]+s: 20 needed a retry, peak concurrency (10|[1-9]) \(limit 10\)",
     ],
 }
 
@@ -88,3 +87,42 @@ def test_example_runs(script: Path, started: dict[str, subprocess.Popen[str]]) -
 
 def test_expectations_name_existing_examples() -> None:
     assert set(EXPECTED) <= {p.name for p in EXAMPLES}
+
+
+def test_async_fanout_draws_its_progress_bar_only_on_a_terminal(
+    started: dict[str, subprocess.Popen[str]],
+) -> None:
+    """Piped (the module fixture): no ``\\r`` at all. On a pseudo-terminal: the bar."""
+    piped = started["async_fanout.py"]
+    stdout, _ = piped.communicate(timeout=60)
+    assert "\r" not in stdout
+    assert stdout.count("\n") == 1  # the summary line alone
+
+    import pty
+
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+    try:
+        with subprocess.Popen(
+            [sys.executable, str(ROOT / "examples" / "async_fanout.py")],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        ) as proc:
+            os.close(follower)
+            for _ in range(100_000):  # bounded: reads until the child closes the terminal
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the child exited and the terminal is closed
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            _, stderr = proc.communicate(timeout=60)
+            assert proc.returncode == 0, stderr
+    finally:
+        os.close(leader)
+    text = b"".join(chunks).decode()
+    assert text.count("\r[") >= 100  # redrawn once per finished request
+    assert re.search(r"\[#{30}\] 100/100 done", text)
+    assert re.search(r"100 responses in [\d.]+s: 20 needed a retry", text)

@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 import axios_like
-from axios_like import _pipeline
-from axios_like._pipeline import parsed_url
+from axios_like import _urls
+from axios_like._urls import parsed_url
 
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> None:
-    _pipeline._URLS.clear()
+    _urls._URLS.clear()
 
 
 def test_a_url_is_parsed_once_and_equals_httpx_parse() -> None:
@@ -31,13 +31,13 @@ def test_a_url_is_parsed_once_and_equals_httpx_parse() -> None:
 def test_urls_that_may_carry_secrets_are_never_cached(url: str) -> None:
     assert parsed_url(url) == httpx.URL(url)
     assert parsed_url(url) is not parsed_url(url)
-    assert url not in _pipeline._URLS
+    assert url not in _urls._URLS
 
 
 def test_the_cache_is_bounded() -> None:
-    for i in range(_pipeline._URLS_MAX + 10):
+    for i in range(_urls._URLS_MAX + 10):
         parsed_url(f"https://api.example.com/users/{i}")
-    assert 0 < len(_pipeline._URLS) <= _pipeline._URLS_MAX
+    assert 0 < len(_urls._URLS) <= _urls._URLS_MAX
 
 
 def test_snapshot_follows_use_eject_and_clear() -> None:

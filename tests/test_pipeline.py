@@ -12,7 +12,7 @@ import pytest
 
 import axios_like
 from axios_like import HTTPStatusError, Response
-from axios_like._pipeline import is_instant
+from axios_like._instant import is_instant
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 

@@ -330,7 +330,7 @@ def test_from_httpx_maps_a_foreign_exception_to_the_base_class() -> None:
 
 
 def test_every_mapped_class_is_in_the_tree() -> None:
-    for _, ours in errors._HTTPX_MAP:
+    for _, ours in errors.HTTPX_MAP:
         assert issubclass(ours, axios_like.AxiosLikeError)
         assert getattr(axios_like, ours.__name__) is ours
     assert issubclass(axios_like.TimeoutError, axios_like.NetworkError)

@@ -34,8 +34,9 @@ from axios_like import (
     RetryError,
 )
 from axios_like._config import library_defaults
+from axios_like._instant import begin_wait
 from axios_like._models import Response
-from axios_like._pipeline import begin_wait, map_error, to_outcome
+from axios_like._outcomes import map_error, to_outcome
 from axios_like._retry import (
     ANY_METHOD_STATUS,
     DEFAULT_RETRY_STATUS,
@@ -756,7 +757,13 @@ CORE_MODULES = (
     "_models",
     "_exceptions",
     "_redact",
-    "_pipeline",
+    "_control",
+    "_routes",
+    "_instant",
+    "_registries",
+    "_urls",
+    "_request",
+    "_outcomes",
 )
 FORBIDDEN_MODULES = {"time", "asyncio", "socket", "selectors", "httpcore"}
 FORBIDDEN_HTTPX_NAMES = {

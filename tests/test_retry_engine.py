@@ -25,7 +25,7 @@ from axios_like import (
     RetryError,
     RetryEvent,
 )
-from axios_like._pipeline import is_instant
+from axios_like._instant import is_instant
 from axios_like.testing import instant_retries
 from tests.conftest import Both
 

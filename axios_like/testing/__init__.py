@@ -7,6 +7,11 @@ exercises retry paths never sleeps.
 :class:`FlakyServer` (with its :class:`Reply` and :class:`Seen` types, from
 :mod:`axios_like.testing.server`) is a scriptable HTTP/1.1 server on 127.0.0.1:
 real sockets, for tests of what only a real connection shows.
+
+:class:`FaultTransport` fails on purpose without a socket (connection refused,
+reset, timeouts, a body cut half-way, 429/503 with ``Retry-After``, a slow answer),
+raising for each fault the same httpx error a real socket gives, and records every
+request it saw. :class:`Fault` names the faults.
 """
 
 from __future__ import annotations
@@ -14,10 +19,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .._pipeline import INSTANT
+from .._instant import INSTANT
+from ._fault import Fault, FaultTransport, RecordedRequest
 from .server import FlakyServer, Reply, Seen
 
-__all__ = ["FlakyServer", "Reply", "Seen", "instant_retries"]
+__all__ = [
+    "Fault",
+    "FaultTransport",
+    "FlakyServer",
+    "RecordedRequest",
+    "Reply",
+    "Seen",
+    "instant_retries",
+]
 
 
 @contextmanager

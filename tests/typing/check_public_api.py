@@ -46,3 +46,25 @@ async def async_usage() -> None:
         async with api.stream("GET", "/big") as streamed:
             async for _line in streamed.aiter_lines():
                 pass
+
+
+def resilience_usage() -> None:
+    budget = axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3)
+    breaker = axios_like.CircuitBreaker(
+        failure_ratio=0.5, min_calls=20, window=10.0, break_for=5.0, max_break_for=60.0
+    )
+    api = axios_like.create(
+        base_url="https://api.example.com",
+        retry_budget=budget,
+        circuit_breaker=breaker,
+        max_retries_ceiling=5,
+        routes={"GET /reports/**": {"max_retries": 5}, "/search/*": {"retry_budget": None}},
+    )
+    left: int = budget.available("https://api.example.com")
+    state: str = breaker.state("https://api.example.com")
+    wait: float = breaker.retry_after("https://api.example.com")
+    try:
+        api.get("/users/1", retry_budget=None)
+    except axios_like.CircuitOpenError as exc:
+        print(exc.origin, exc.retry_after, left, state, wait)
+    api.close()
