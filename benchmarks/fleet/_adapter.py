@@ -40,8 +40,8 @@ from axios_like._control import (
     compose,
     record_all,
 )
+from axios_like._instant import begin_wait
 from axios_like._models import Response
-from axios_like._pipeline import begin_wait
 from axios_like._retry import (
     Done,
     Retry,
