@@ -1,6 +1,7 @@
 """Run the fleet simulation and write its tables (issue 11).
 
-Run: ``python benchmarks/fleet/run.py [--quick] [--update-docs] [--jobs N] [--seed S]``.
+Run: ``python benchmarks/fleet/run.py [--quick] [--update-docs] [--jobs N] [--seed S]``
+(``--from-json``: no simulation, re-render the tables from the saved ``fleet.json``).
 
 The full run (every scenario x shape x row, about 140 runs of ~140,000 calls
 each, on all CPUs) writes ``benchmarks/fleet/results/fleet.json`` and
@@ -329,7 +330,7 @@ def render(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
                     "n/a"
                     if scenario in ("low", "stacked")
                     else _num(r["recovery"], ".0f", "never"),
-                    _x(r["load_after"]),
+                    "n/a" if scenario == "stacked" else _x(r["load_after"]),
                 ]
             )
         lines += _table(header, body)
@@ -370,37 +371,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--update-docs", action="store_true", help="write docs/resilience.md")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--from-json", action="store_true", help="no simulation: re-render the saved fleet.json"
+    )
     args = parser.parse_args(argv)
     if args.quick and args.update_docs:
         parser.error("--update-docs takes the full run's numbers: drop --quick")
     import axios_like
 
-    started = time.perf_counter()
-    results = run_all(args.quick, args.seed, max(1, args.jobs))
-    elapsed = time.perf_counter() - started
-    rows = list(sim.rows())
-    shapes = list(dict.fromkeys(r["shape"] for r in results))
-    results.sort(key=lambda r: _sort_key(r, rows, shapes))
-    meta = {
-        "seed": args.seed,
-        "quick": args.quick,
-        "runs": len(results),
-        "seconds": elapsed,
-        "cpus": max(1, args.jobs),
-        "axios_like": getattr(axios_like, "__version__", "?"),
-        "python": platform.python_version(),
-        "break_for": _break_for(),
-        "definitions": definitions(args.quick),
-    }
-    text = render(results, meta)
     out = RESULTS / "quick" if args.quick else RESULTS
+    if args.from_json:
+        saved = json.loads((out / "fleet.json").read_text())
+        meta, results = saved["meta"], saved["results"]
+        elapsed = meta["seconds"]
+    else:
+        started = time.perf_counter()
+        results = run_all(args.quick, args.seed, max(1, args.jobs))
+        elapsed = time.perf_counter() - started
+        rows = list(sim.rows())
+        shapes = list(dict.fromkeys(r["shape"] for r in results))
+        results.sort(key=lambda r: _sort_key(r, rows, shapes))
+        meta = {
+            "seed": args.seed,
+            "quick": args.quick,
+            "runs": len(results),
+            "seconds": elapsed,
+            "cpus": max(1, args.jobs),
+            "axios_like": getattr(axios_like, "__version__", "?"),
+            "python": platform.python_version(),
+            "break_for": _break_for(),
+            "definitions": definitions(args.quick),
+        }
+    text = render(results, meta)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fleet.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=1, ensure_ascii=False) + "\n"
-    )
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False) for r in results)
+    meta_text = json.dumps(meta, indent=1, ensure_ascii=False)
+    (out / "fleet.json").write_text(f'{{"meta": {meta_text},\n"results": [\n{lines}\n]}}\n')
     (out / "fleet.md").write_text(text)
     print(text)
-    print(f"wrote {out / 'fleet.json'} and {out / 'fleet.md'} in {elapsed:.1f} s")
+    print(f"wrote {out / 'fleet.json'} and {out / 'fleet.md'} (simulated in {elapsed:.1f} s)")
     if args.update_docs:
         if not DOCS_PAGE.exists() or not update_docs(DOCS_PAGE, text):
             print(f"error: {DOCS_PAGE} has no {BEGIN} ... {END} markers", file=sys.stderr)
