@@ -20,6 +20,11 @@ Rules of this module:
    the probe it let out in ``ticket.call`` (keyed by the controller), so the
    same call's ``record`` undoes or releases exactly that.
 4. Randomness (the breaker's jitter) comes from the ``rng`` it was given.
+
+A simulation or a test drives them directly, with a virtual clock and no sockets:
+build a ``Ticket`` per attempt (one ``call`` dict shared by a call's attempts),
+``admit(ticket, now)``, then ``record(ticket, verdict, now)`` with the
+``Verdict`` of its outcome; ``tests/test_resilience.py`` does so throughout.
 """
 
 from __future__ import annotations
