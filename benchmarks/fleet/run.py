@@ -221,7 +221,7 @@ The model: each client process makes calls as a Poisson process, with
 budget or breaker object per process, as a real fleet of processes has).
 Every call runs the library's real `decide()`, `admitted()`, `verdict()` and
 `admit_all`/`record_all` under a virtual clock (`benchmarks/fleet/_adapter.py`
-mirrors the shell's `_retry_loop`). A healthy attempt takes 10 ms + Exp(10 ms);
+mirrors the client's retry loop step for step). A healthy attempt takes 10 ms + Exp(10 ms);
 a failing one answers in 5 ms. The overload server is one FIFO queue with a
 capacity of 1.25 x base (80 % utilisation) that drops to 0.5 x base for 30 s;
 a client gives up after its 10 s timeout (a retried timeout); the server
@@ -268,10 +268,10 @@ def notes(results: Sequence[dict[str, Any]], quick: bool) -> list[str]:
         out.append(
             f"Note: a process of the {shape.name} shape makes about {calls:g} calls in the "
             f"{timeline.trigger:g} s window. A budget that lets a lone failing call on an idle "
-            f"client keep its 3 retries (the issue's rule) grants the first failing call of "
-            f"each process 3 retries, so a per-process budget cannot go below about "
-            f"1 + 3 / {calls:g} = {floor:.2f}{X} over this window, whatever its ratio; only "
-            f"state shared across processes (fleet mode) can."
+            f"client keep its 3 retries (so that a quiet client is never starved) grants "
+            f"the first failing call of each process 3 retries, so a per-process budget "
+            f"cannot go below about 1 + 3 / {calls:g} = {floor:.2f}{X} over this window, "
+            f"whatever its ratio; only state shared across processes (fleet mode) can."
         )
         out.append("")
     return out
@@ -293,7 +293,7 @@ def render(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         + f": {meta['runs']} runs, {meta['seconds']:.0f} s on {meta['cpus']} CPUs, "
         f"axios_like {meta['axios_like']}, Python {meta['python']}.",
         "",
-        "**Numbers to reach (issue 11)**",
+        "**Targets**",
         "",
     ]
     lines += _table(["target", "measured", ""], targets(results, meta.get("break_for")))
