@@ -1,7 +1,8 @@
 """Run every benchmark, then draw the chart and print the tables of docs/performance.md.
 
 Run: ``python benchmarks/run_all.py`` (about 15 minutes on 2 cores; ``--quick``: a
-smoke run of every script with tiny counts, under a minute).
+smoke run of every script with tiny counts, under a minute, plus the fleet
+simulation's ``--quick`` run).
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ SCRIPTS = (
     "bench_shaping.py",
     "bench_profile.py",
 )
+#: Run by the quick smoke only: the full fleet simulation is its own command
+#: (``python benchmarks/fleet/run.py``, several minutes).
+QUICK_ONLY = ("fleet/run.py",)
 
 
 def main() -> int:
     args = parse_args(__doc__.splitlines()[0])
     extra = ["--quick"] if args.quick else []
     failed = []
-    for script in [*SCRIPTS, "report.py"]:
+    scripts = [*SCRIPTS, *(QUICK_ONLY if args.quick else ()), "report.py"]
+    for script in scripts:
         if not (HERE / script).exists():
             print(f"note: {script} not found, skipped")
             continue
