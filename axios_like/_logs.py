@@ -23,6 +23,9 @@ from ._redact import shown_url
 __all__ = ["LOGGER", "attempt_line", "log_attempt", "log_gave_up"]
 
 LOGGER: Final = logging.getLogger("axios_like")
+# A library's logger: records go where the application's logging config sends them,
+# and nowhere (not to logging's last-resort stderr handler) when it has none.
+LOGGER.addHandler(logging.NullHandler())
 
 
 def attempt_line(

@@ -71,10 +71,10 @@ def clear_bounded_caches() -> None:
     import re
     import urllib.parse
 
-    from axios_like import _pipeline
+    from axios_like import _urls
 
-    _pipeline._URLS.clear()
-    _pipeline._ORIGINS.clear()
+    _urls._URLS.clear()
+    _urls._ORIGINS.clear()
     re.purge()
     urllib.parse.clear_cache()
     yarl = sys.modules.get("yarl")
