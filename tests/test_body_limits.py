@@ -26,7 +26,11 @@ Handler = Callable[[socket.socket, bytes], None]
 
 @dataclass
 class RawServer:
-    """One handler per connection; records each request head and whether the client hung up."""
+    """One handler per connection; records each request head and whether the client hung up.
+
+    One request per connection: every reply says ``Connection: close``, so a client
+    never reuses a connection this server is closing (that race is not under test).
+    """
 
     handler: Handler
     heads: list[bytes] = field(default_factory=list)
@@ -114,7 +118,10 @@ def raw_server() -> Iterator[Callable[[Handler], RawServer]]:
 
 def trickle(conn: socket.socket, head: bytes) -> None:
     """Headers at once, then one byte every 50 ms of a 200-byte body (10 s in all)."""
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\nContent-Type: text/plain\r\n\r\n")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+        b"Content-Length: 200\r\nContent-Type: text/plain\r\n\r\n"
+    )
     for _ in range(200):
         conn.sendall(b"x")
         time.sleep(0.05)
@@ -126,7 +133,10 @@ def bomb(conn: socket.socket, head: bytes) -> None:
     Bounded: at most 2,000 blocks (2 GB decoded), so a client that does not stop
     would still end; one that stops at its limit makes the next send fail.
     """
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+        b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
     block = b"\0" * 1_000_000
     for _ in range(2000):
@@ -138,14 +148,14 @@ def bomb(conn: socket.socket, head: bytes) -> None:
 def small_gzip(conn: socket.socket, head: bytes) -> None:
     packed = gzip.compress(b"\0" * 100_000)
     conn.sendall(
-        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Encoding: gzip\r\n"
         + f"Content-Length: {len(packed)}\r\n\r\n".encode()
         + packed
     )
 
 
 def ok(conn: socket.socket, head: bytes) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
 
 
 def _flavours() -> list[str]:
@@ -206,7 +216,7 @@ async def test_stream_deadline_covers_opening_not_the_callers_reads(
     raw_server: Callable[[Handler], RawServer],
 ) -> None:
     def slow_ten(conn: socket.socket, head: bytes) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\n")
         for _ in range(10):
             conn.sendall(b"y")
             time.sleep(0.05)
@@ -247,7 +257,9 @@ def test_declared_length_above_the_limit_fails_before_reading(
     raw_server: Callable[[Handler], RawServer],
 ) -> None:
     def big(conn: socket.socket, head: bytes) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"z" * 5000)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5000\r\n\r\n" + b"z" * 5000
+        )
 
     server = raw_server(big)
     with axios_like.create(base_url=server.url) as api:
