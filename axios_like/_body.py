@@ -23,9 +23,8 @@ from typing import Any, Final
 
 import httpx
 
-from ._config import join_url
+from ._config import shown_config_url
 from ._exceptions import BodyTooLargeError, ContentTooLargeError, ReadTimeoutError
-from ._redact import redact_url
 from ._retry import RetryState
 
 __all__ = [
@@ -33,6 +32,7 @@ __all__ = [
     "FileUpload",
     "bounded",
     "file_body",
+    "file_kind",
     "check_body_length",
     "check_declared_length",
     "count_decoded",
@@ -224,18 +224,23 @@ class FileUpload(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield chunk
 
 
-def file_body(body: object) -> FileUpload | None:
-    """A :class:`FileUpload` for a binary file object given as a body, else ``None``."""
+def file_kind(body: object) -> bool | None:
+    """For a binary file object: can it seek? ``None`` when ``body`` is not one."""
     read = getattr(body, "read", None)
     if read is None or isinstance(body, str | bytes | bytearray) or not callable(read):
         return None
     try:
         if not isinstance(read(0), bytes):
             return None  # a text file: left to httpx, as before
-        seekable = bool(body.seekable()) if hasattr(body, "seekable") else False
+        return bool(body.seekable()) if hasattr(body, "seekable") else False
     except (OSError, ValueError):
         return None
-    return FileUpload(body, seekable=seekable)
+
+
+def file_body(body: object) -> FileUpload | None:
+    """A :class:`FileUpload` for a binary file object given as a body, else ``None``."""
+    seekable = file_kind(body)
+    return None if seekable is None else FileUpload(body, seekable=seekable)
 
 
 def _body_too_large(cfg: Mapping[str, Any], limit: int, what: str) -> BodyTooLargeError:
@@ -247,8 +252,7 @@ def _body_too_large(cfg: Mapping[str, Any], limit: int, what: str) -> BodyTooLar
 
 
 def _where(cfg: Mapping[str, Any]) -> str:
-    shown = redact_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))))
-    return f"{cfg.get('method', '')} {shown}".strip()
+    return f"{cfg.get('method', '')} {shown_config_url(cfg)}".strip()
 
 
 def _deadline_error(cfg: Mapping[str, Any]) -> ReadTimeoutError:

@@ -34,7 +34,7 @@ import httpx
 from ._control import AttemptController
 from ._exceptions import ConfigError
 from ._models import RetryEvent
-from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url
+from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url, shown_url
 from ._routes import Routes, compile_routes
 from ._strategies import ExponentialBackoff, RetryStrategy
 
@@ -696,3 +696,12 @@ def join_url(base_url: str | None, url: str) -> str:
     if not url:
         return base_url
     return base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def shown_config_url(cfg: Mapping[str, Any]) -> str:
+    """A config's URL for messages and logs: joined, ``params=`` names added, redacted.
+
+    >>> shown_config_url({"base_url": "https://h", "url": "/a", "params": {"key": "s"}})
+    'https://h/a?key=[redacted]'
+    """
+    return shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))

@@ -15,10 +15,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._config import join_url
+from ._config import shown_config_url
 from ._exceptions import HTTPStatusError, RetryError
 from ._models import Replay, Response
-from ._redact import shown_url
 
 __all__ = ["LOGGER", "attempt_line", "log_attempt", "log_gave_up"]
 
@@ -37,7 +36,7 @@ def attempt_line(
     >>> attempt_line(cfg, KeyError(), 0.0021)
     'GET https://h/a?k=[redacted]: KeyError in 2.1 ms'
     """
-    url = shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))
+    url = shown_config_url(cfg)
     if isinstance(outcome, Response):
         what = f"status {outcome.raw.status_code}"
     elif isinstance(outcome, HTTPStatusError):

@@ -17,6 +17,7 @@ import httpx
 
 from ._config import (
     join_url,
+    shown_config_url,
 )
 from ._exceptions import (
     AxiosLikeError,
@@ -24,7 +25,7 @@ from ._exceptions import (
     from_httpx,
 )
 from ._models import Replay, Response, RetryEvent
-from ._redact import redact_url, shown_url
+from ._redact import redact_url
 from ._registries import Handler, describe
 from ._retry import RetryState
 
@@ -134,11 +135,10 @@ def retry_event(
         elapsed=state.elapsed(now),
     )
     if logger.isEnabledFor(logging.INFO):
-        url = join_url(config.get("base_url"), str(config.get("url", "")))
         logger.info(
             "retrying %s %s: attempt %d failed (%s); waiting %.3fs",
             config.get("method", "?"),
-            shown_url(url, config.get("params")),
+            shown_config_url(config),
             state.attempt,
             reason,
             delay,

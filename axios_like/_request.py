@@ -16,7 +16,7 @@ from typing import Any, Final, cast
 
 import httpx
 
-from ._body import FileUpload, check_body_length, file_body
+from ._body import FileUpload, check_body_length, file_body, file_kind
 from ._config import (
     ATTEMPT_KEYS,
     ClientSettings,
@@ -214,10 +214,9 @@ def is_replayable(config: Mapping[str, Any]) -> bool:
     """
     for key in ("content", "data"):
         body = config.get(key)
-        if body is not None and not isinstance(body, str | bytes | bytearray | dict | list):
-            upload = file_body(body)
-            if upload is None or upload.start is None:
-                return False
+        in_memory = body is None or isinstance(body, str | bytes | bytearray | dict | list)
+        if not in_memory and not file_kind(body):  # a stream, or a file that cannot seek
+            return False
     return True
 
 

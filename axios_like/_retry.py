@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_tz
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from ._config import join_url
+from ._config import shown_config_url
 from ._control import (
     Admission,
     Failure,
@@ -60,7 +60,6 @@ from ._exceptions import (
     RetryError,
 )
 from ._models import HistoryEntry, Replay, Response, RetryEvent
-from ._redact import shown_url
 from ._strategies import RetryStrategy
 
 if TYPE_CHECKING:
@@ -715,7 +714,7 @@ def retry_error(
     """The ``RetryError`` for a call whose retries ``stop`` ended; its message says why."""
     config = getattr(error, "config", None)
     cfg = config or {}
-    url = shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))
+    url = shown_config_url(cfg)
     if isinstance(error, HTTPStatusError):
         last = f"{error.status} {error.response.status_text}".rstrip()
     else:

@@ -15,10 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .._config import join_url
+from .._config import shown_config_url
 from .._control import AttemptKind, Step, StopReason, Ticket, Verdict
 from .._exceptions import HTTPStatusError, RetryError
-from .._redact import shown_url
 
 __all__ = ["AttemptInfo", "CallInfo", "Outcome", "error_type", "request_url"]
 
@@ -66,7 +65,7 @@ def error_type(error: BaseException | None, status: int | None = None) -> str | 
 def request_url(ticket: Ticket) -> str:
     """The attempt's URL, ``params=`` included, every secret redacted."""
     cfg = ticket.config
-    return shown_url(join_url(cfg.get("base_url"), str(cfg.get("url", ""))), cfg.get("params"))
+    return shown_config_url(cfg)
 
 
 def _method(method: str) -> str:
