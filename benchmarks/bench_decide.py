@@ -38,9 +38,17 @@ from _common import machine, pin_client, print_table, summary, write_json
 
 import axios_like
 from axios_like._config import attempt_copy
-from axios_like._models import Response
+from axios_like._models import HistoryEntry, Response
 from axios_like._outcomes import to_outcome
-from axios_like._retry import DONE, Retry, RetryState, decide
+from axios_like._retry import (
+    DONE,
+    Retry,
+    RetryState,
+    _classified,
+    _limit,
+    _wait_for,
+    decide,
+)
 
 TARGET_NS = 1000.0
 #: STYLE.md's figures for the calibration cases, measured on its reference machine.
@@ -49,6 +57,16 @@ REFERENCE_NS = {
     "calibration: urllib3 Retry.increment": 4200.0,
 }
 TIME_BUDGET_S = 12.0
+#: The steps of a retried 503's decision, measured alone (names as printed).
+BREAKDOWN = (
+    "  of 503: classify (status, reason, policy)",
+    "  of 503: httpx Retry-After lookup ('retry-after' in headers)",
+    "  of 503: the wait without the lookup (status check + strategy)",
+    "    of which: ExponentialBackoff.delay_for (jitter)",
+    "  of 503: the limits (max_retry_after, deadline)",
+    "  of 503: history entry + Retry record",
+)
+REST = "  of 503: the rest (decide/_failure calls and branches)"
 URL = "https://api.example.com/users/1"
 HEADERS = {
     "content-type": "application/json",
@@ -132,7 +150,58 @@ def cases(
             state.attempt = 0
             state.attempts = 0
             history.clear()
-            headers.get_list("retry-after")
+            "retry-after" in headers  # noqa: B015 - what _retry_after() asks httpx first
+        return time.perf_counter_ns() - t
+
+    # The 503 decision's steps, each alone (``_retry._failure`` runs them in this order);
+    # what is left of the whole after them is the calls and branches that join them.
+    strategy = state.strategy
+    entry_values = (1, 503, err, 1.2, "status 503")
+
+    def step_classify(n: int) -> int:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            state.attempt = 0
+            state.attempts = 0
+            history.clear()
+            _classified(state, err)
+        return time.perf_counter_ns() - t
+
+    def step_wait_without_header(n: int) -> int:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            state.attempt = 0
+            state.attempts = 0
+            history.clear()
+            _wait_for(state, err502, 502, None)  # the Retry-After status check + the strategy
+        return time.perf_counter_ns() - t
+
+    def step_strategy(n: int) -> int:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            state.attempt = 0
+            state.attempts = 0
+            history.clear()
+            strategy.delay_for(state)
+        return time.perf_counter_ns() - t
+
+    def step_limits(n: int) -> int:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            state.attempt = 0
+            state.attempts = 0
+            history.clear()
+            _limit(state, 1.2, False, 1.0)
+        return time.perf_counter_ns() - t
+
+    def step_records(n: int) -> int:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            state.attempt = 0
+            state.attempts = 0
+            history.clear()
+            history.append(tuple.__new__(HistoryEntry, entry_values))
+            tuple.__new__(Retry, (1.2, "status 503"))
         return time.perf_counter_ns() - t
 
     frozen = _Frozen()
@@ -162,7 +231,12 @@ def cases(
         "503 retried": retried_503,
         "502 retried (no Retry-After lookup)": retried_502,
         "RetryState(...) per call": new_state,
-        "  of 503: httpx Retry-After lookup": header_lookup,
+        BREAKDOWN[0]: step_classify,
+        BREAKDOWN[1]: header_lookup,
+        BREAKDOWN[2]: step_wait_without_header,
+        BREAKDOWN[3]: step_strategy,
+        BREAKDOWN[4]: step_limits,
+        BREAKDOWN[5]: step_records,
         "calibration: dataclasses.replace": replace_frozen,
     }
     if retry is not None:
@@ -225,6 +299,12 @@ def main() -> int:
             raw[name].append(loop(n) / n)
     base = raw.pop("baseline")
     net = {name: [v - b for v, b in zip(values, base, strict=True)] for name, values in raw.items()}
+    # the part of the 503 no step accounts for, round by round (the strategy is inside
+    # "the wait without the lookup", so it is not counted twice)
+    counted = [name for name in BREAKDOWN if not name.startswith("    of which")]
+    net[REST] = [
+        total - sum(net[name][i] for name in counted) for i, total in enumerate(net["503 retried"])
+    ]
     stats = {name: summary(values) for name, values in net.items()}
 
     rows = [
