@@ -202,9 +202,10 @@ async def test_lease_holds_one_process_to_the_budget(
                 if _ == 0:
                     assert shared.wait_ready(2.0)
                 await asyncio.sleep(0.003)
-        await _close(api)
         assert shared.live
         assert shared.syncs >= 1
+        await _close(api)
+        assert not shared.live  # its only holder closed: the sync stopped, the budget is local
     retries = server.count("/down") - 100
     # the first call runs before the first sync: the local budget gives it its 3 retries
     assert retries <= 0.1 * 100 + 3 + 3
