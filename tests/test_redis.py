@@ -145,8 +145,8 @@ def _wait(condition: Any, timeout: float) -> float:
     raise AssertionError(f"not within {timeout} s")
 
 
-async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str) -> Any:
-    result = api.get(path)
+async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str, **config: Any) -> Any:
+    result = api.get(path, **config)
     if asyncio.iscoroutine(result):
         return await result
     return result
@@ -308,6 +308,128 @@ _IN_SCRIPT = {
     "time", "hincrby", "hgetall", "hdel", "zadd", "zremrangebyscore", "zcard", "zscore",
     "hset", "pexpire", "get", "set", "del", "pttl", "exists",
 }  # fmt: skip
+
+
+# ---------------------------------------------------------------- the thread's life
+
+
+def _connections(redis_server: RedisServer) -> int:
+    """Clients connected to the Redis server, the one asking left out."""
+    client = redis_server.client()
+    try:
+        return len(client.client_list()) - 1
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_the_sync_thread_lives_while_a_client_holds_the_state(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="life", sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    first = _make(is_async, base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    second = _make(is_async, base_url=server.url, retry_budget=budget)
+    try:
+        assert not shared.running  # held, but nothing registered: no thread, no I/O yet
+        assert (await _call(first, "/ok")).status == 200
+        assert shared.running
+        thread = shared._thread
+        assert thread is not None
+        assert thread.is_alive()
+        assert thread.daemon
+        assert shared.wait_ready(2.0)
+        assert _connections(redis_server) == 1
+
+        await _close(first)  # the second client still holds it
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert thread.is_alive()
+        assert shared.live
+
+        began = time.monotonic()
+        await _close(second)  # the last holder: the thread stops, its connection closes
+        _wait(lambda: not thread.is_alive(), 1.0)
+        stopped_in = time.monotonic() - began
+        assert not shared.running
+        assert not shared.live
+        _wait(lambda: _connections(redis_server) == 0, 1.0)
+        syncs = shared.syncs
+        await asyncio.sleep(4 * INTERVAL)
+        assert shared.syncs == syncs  # no sync without a holder
+        # the budget answers locally meanwhile (a per-request use does not restart it)
+        other = _make(is_async, base_url=server.url)
+        assert (await _call(other, "/ok", retry_budget=budget)).status == 200
+        await _close(other)
+        assert not shared.running
+        assert budget.available(server.url) == 3
+        await _close(second)  # closing twice is harmless
+
+        third = _make(is_async, base_url=server.url, retry_budget=budget)  # back on next use
+        assert shared.running
+        again = shared._thread
+        assert again is not None
+        assert again is not thread
+        assert again.is_alive()
+        _wait(lambda: shared.live, 2.0)
+        assert (await _call(third, "/ok")).status == 200
+        await _close(third)
+        _wait(lambda: not again.is_alive(), 1.0)
+        print(f"life: the thread stopped {stopped_in * 1000:.0f} ms after the last close")
+    finally:
+        await _close(first)
+        await _close(second)
+        shared.close()
+    # close() is for good: a new holder starts nothing
+    fourth = _make(is_async, base_url=server.url, retry_budget=budget)
+    assert not shared.running
+    await _close(fourth)
+
+
+def test_close_stops_the_thread_while_clients_still_hold_it(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="closing", sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    api = axios_like.create(base_url=server.url, retry_budget=budget)
+    assert api.get("/ok").status == 200
+    assert shared.wait_ready(2.0)
+    thread = shared._thread
+    assert thread is not None
+    began = time.monotonic()
+    shared.close()
+    assert time.monotonic() - began < 1.0
+    assert not thread.is_alive()
+    assert not shared.running
+    assert not shared.live
+    shared.close()  # twice: harmless
+    assert api.get("/ok").status == 200  # local from now on
+    api.close()
+    assert not shared.running
+
+
+def test_a_state_used_only_per_request_keeps_its_daemon_thread(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    with RedisState(redis_server.url, namespace="perreq", sync_interval=INTERVAL) as shared:
+        budget = axios_like.RetryBudget(shared=shared)
+        api = axios_like.create(base_url=server.url)  # its own default budget
+        assert api.get("/ok", retry_budget=budget).status == 200
+        assert shared.wait_ready(2.0)
+        thread = shared._thread
+        assert thread is not None
+        assert thread.daemon
+        api.close()  # the client never held it: the thread goes on
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert thread.is_alive()
+        assert shared.live
+    _wait(lambda: not thread.is_alive(), 1.0)  # the with block closed it
+    assert not shared.live
 
 
 # ---------------------------------------------------------------- the fleet breaker
