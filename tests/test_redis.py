@@ -564,6 +564,11 @@ def _traffic(
         time.sleep(0.002)
 
 
+#: How long each fault lasts: SIGSTOP for 3 s (the issue's figure: many sync timeouts in
+#: a row), killed for 1.5 s (refused at once) then restarted empty on the same port.
+_FAULT_SECONDS = {"pause": 3.0, "kill": 1.5}
+
+
 @pytest.mark.parametrize("fault", ["kill", "pause"])
 def test_redis_failing_never_delays_or_fails_a_request(
     redis_server: RedisServer,
@@ -577,6 +582,7 @@ def test_redis_failing_never_delays_or_fails_a_request(
     budget = axios_like.RetryBudget(shared=shared)
     breaker = axios_like.CircuitBreaker(shared=shared)
     api = axios_like.create(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
     stop = threading.Event()
     latencies: list[float] = []
     errors: list[str] = []
@@ -585,33 +591,64 @@ def test_redis_failing_never_delays_or_fails_a_request(
     try:
         assert shared.wait_ready(2.0)
         time.sleep(0.3)
+        sync_thread = shared._thread
+        assert sync_thread is not None
         if fault == "kill":
             redis_server.kill()
         else:
             redis_server.pause()
         _wait(lambda: not shared.live, 2.0)
         during = len(latencies)
-        time.sleep(1.5)  # Redis gone or stalled for 1.5 s while requests go on
+        failures = shared.failures
+        time.sleep(_FAULT_SECONDS[fault])  # Redis gone or stalled while requests go on
         during = len(latencies) - during
+        failures = shared.failures - failures
         if fault == "kill":
             redis_server.start()  # restarted empty, on the same port: the script is reloaded
         else:
             redis_server.resume()
-        _wait(lambda: shared.live, 3.0)
-        time.sleep(0.2)
+        back_in = _wait(lambda: shared.live, 3.0)
+        # fleet mode again: the lease and the breaker view are live, and later syncs
+        # keep answering (the same thread: it never got stuck)
+        lease = budget._states[origin].lease
+        view = breaker._states[origin].view
+        assert lease is not None
+        assert view is not None
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert lease.live
+        assert view.live
+        assert shared._thread is sync_thread
+        assert sync_thread.is_alive()
+        client = redis_server.client()
+        try:
+            leases = client.hgetall(f"{{fault}}:budget:http://127.0.0.1:{server.port}:leases")
+            members = client.zrange(f"{{fault}}:budget:http://127.0.0.1:{server.port}:live", 0, -1)
+        finally:
+            client.close()
+        # this process's lease is in Redis again (a restarted Redis learned it anew)
+        assert [m.decode() for m in members] == [f"{shared._owner}/0"]
+        assert float(leases[members[0]]) >= 1.0
     finally:
         stop.set()
         thread.join(10)
-        api.close()
         began = time.monotonic()
-        shared.close()
+        api.close()  # its only holder: stops the sync thread
         closed_in = time.monotonic() - began
+        shared.close()
     assert not thread.is_alive()
+    assert not sync_thread.is_alive()
     assert closed_in < 1.0
     assert errors == []
-    assert during >= 100  # requests kept flowing while Redis was away
+    assert during >= 200  # requests kept flowing while Redis was away
+    # the sync kept trying: a pause times out after 0.2 s each time (about 10 in 3 s)
+    assert failures >= (5 if fault == "pause" else 10)
     slowest = max(latencies)
-    print(f"{fault}: {len(latencies)} requests, slowest {slowest * 1000:.1f} ms, {during} during")
+    print(
+        f"{fault} {_FAULT_SECONDS[fault]:g} s: {len(latencies)} requests, {during} during, "
+        f"slowest {slowest * 1000:.1f} ms; {failures} failed syncs; fleet again "
+        f"{back_in * 1000:.0f} ms after Redis was back"
+    )
     assert slowest < 0.19  # no request waited for Redis (a sync times out after 0.2 s)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     infos = [r for r in caplog.records if "fleet mode resumes" in r.getMessage()]
