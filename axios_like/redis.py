@@ -25,6 +25,11 @@ syncs them once per ``sync_interval`` with ONE server-side Lua script call
   takes the fleet's one probe (``SET probe NX PX``), kept alive while the
   probe is in flight; a dead process's probe expires after 3 sync intervals.
 
+The thread runs while a client holds the state: clients ``attach`` the
+budgets and breakers they hold when created and ``detach`` them when they
+close (``axios_like._holding``); the last ``detach`` stops the thread and
+closes its connection, and the next client starts a new one.
+
 Every key is hash-tagged ``{namespace}`` (one namespace is one Redis Cluster
 slot) and expires. If Redis is down, slow or partitioned, the sync times out
 after ``timeout`` (0.2 s) in the background, the budgets and breakers fall
