@@ -410,6 +410,25 @@ def test_close_stops_the_thread_while_clients_still_hold_it(
     assert not shared.running
 
 
+def test_a_sync_by_hand_uses_its_own_connection_and_answers(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    # a long interval: the thread syncs once when it starts, then only by hand
+    shared = RedisState(redis_server.url, namespace="hand", sync_interval=60.0)
+    budget = axios_like.RetryBudget(shared=shared)
+    with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+        assert api.get("/ok").status == 200
+        assert shared.wait_ready(2.0)
+        syncs = shared.syncs
+        assert shared.sync() is True
+        assert shared.syncs == syncs + 1
+        assert _connections(redis_server) == 2  # the thread's and the by-hand one
+    _wait(lambda: _connections(redis_server) == 1, 1.0)  # the thread's closed with it
+    shared.close()
+    _wait(lambda: _connections(redis_server) == 0, 1.0)
+
+
 def test_a_state_used_only_per_request_keeps_its_daemon_thread(
     redis_server: RedisServer, server: FlakyServer
 ) -> None:
