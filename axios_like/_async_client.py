@@ -37,6 +37,7 @@ from ._control import (
     close_call,
     record_all,
 )
+from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
 from ._logs import LOGGER, log_attempt, log_gave_up
 from ._models import Replay, Response, RetryEvent
@@ -100,7 +101,17 @@ class AsyncClient(AsyncVerbs):
         self.interceptors = Interceptors(allow_async=True)
         self._middleware: MiddlewareStack[AsyncMiddleware] = MiddlewareStack(allow_async=True)
         #: ``api.controllers``: the client's own attempt controllers (telemetry, ...).
-        self.controllers = ControllerRegistry()
+        self.controllers = ControllerRegistry(on_change=self._hold)
+        # The controllers it holds learn it (attach), and learn when it closes (detach):
+        # fleet mode's sync thread lives as long as a client holds it.
+        self._holdings = Holdings()
+        self.defaults.watch(self._hold)
+        self._hold()
+
+    def _hold(self) -> None:
+        """Tell the controllers this client holds now (defaults, routes, ``controllers``)."""
+        held = held_controllers(self.defaults, self._settings.routes, self.controllers.items)
+        self._holdings.hold(self, held)
 
     def use(self, middleware: AsyncMiddleware) -> AsyncMiddleware:
         """Add middleware around the whole retry loop; the first added is the outermost.
@@ -158,8 +169,15 @@ class AsyncClient(AsyncVerbs):
         return client_repr(type(self).__name__, self.defaults, self._settings)
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool; the controllers it holds learn it (``detach``).
+
+        Closing twice is harmless. A ``RedisState`` stops its sync thread when the
+        last client holding it closes.
+        """
+        try:
+            await self._http.aclose()
+        finally:
+            self._holdings.release(self)
 
     async def __aenter__(self) -> Self:
         return self

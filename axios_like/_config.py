@@ -31,7 +31,7 @@ from typing import Any, Final, Self, TypedDict
 
 import httpx
 
-from ._control import AttemptController
+from ._control import CONTROLLER_KEYS, AttemptController
 from ._exceptions import ConfigError
 from ._models import RetryEvent
 from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url, shown_url
@@ -569,12 +569,22 @@ class Defaults(ConfigDict):
     3
     """
 
-    __slots__ = ("_is_async",)
+    __slots__ = ("_is_async", "_on_change")
 
     def __init__(self, config: Mapping[str, Any], *, is_async: bool) -> None:
         super().__init__(config)
         self._is_async = is_async
+        #: Called after a write that may change the controllers named (the client's hold).
+        self._on_change: Callable[[], None] | None = None
         dict.__setitem__(self, "headers", DefaultHeaders(config.get("headers") or {}))
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call ``on_change()`` after every write that sets or drops a controller key."""
+        self._on_change = on_change
+
+    def _changed(self, keys: Iterable[str]) -> None:
+        if self._on_change is not None and any(k in CONTROLLER_KEYS for k in keys):
+            self._on_change()
 
     def _checked(self, config: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("url", "method"):
@@ -590,9 +600,12 @@ class Defaults(ConfigDict):
 
     def __setitem__(self, key: str, value: Any) -> None:
         dict.update(self, self._checked({key: value}))
+        self._changed((key,))
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        dict.update(self, self._checked(dict(*args, **kwargs)))
+        valid = self._checked(dict(*args, **kwargs))
+        dict.update(self, valid)
+        self._changed(valid)
 
     def __ior__(self, other: Any) -> Self:  # type: ignore[override,misc]
         self.update(other)
@@ -619,6 +632,7 @@ class Defaults(ConfigDict):
                 dict.__setitem__(self, key, DefaultHeaders())
         else:
             dict.__delitem__(self, key)
+        self._changed((key,))
         return value
 
     def popitem(self) -> tuple[str, Any]:

@@ -28,6 +28,10 @@ Rules of this module (and of every controller):
    own controllers (telemetry). Admission stops at the first refusal; the
    longest wait wins. Every controller is told every verdict.
 5. The clocks are handed in: ``now`` is the shell's monotonic clock.
+6. Optionally, ``attach(owner)`` / ``detach(owner)`` (looked up with ``getattr``):
+   a client calls them on the controllers it holds when it is created and when
+   it closes (``_holding``), never on the request path. Fleet mode's budget and
+   breaker use them to run their background sync only while a client holds them.
 """
 
 from __future__ import annotations

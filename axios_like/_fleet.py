@@ -15,6 +15,11 @@ Rules:
 2. ``live`` is False until the first successful sync and whenever the shared
    state is unreachable: the budget and breaker then answer locally, as if
    ``shared`` were None (the fallback).
+3. A shared state may also offer ``attach(owner)`` / ``detach(owner)`` (looked
+   up with ``getattr``, so it need not): the budget and breaker forward theirs
+   to it, which clients call when they are created and when they close
+   (``axios_like._holding``). ``RedisState`` runs its sync thread while a holder
+   is attached. Never on the request path.
 """
 
 from __future__ import annotations

@@ -148,17 +148,22 @@ class ControllerRegistry:
         api.controllers.remove(my_controller)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self.items: tuple[AttemptController, ...] = ()
         self._lock = threading.Lock()
+        #: Called after an add or remove that changed ``items`` (the client's hold).
+        self._on_change = on_change
 
     def add(self, controller: AttemptController) -> AttemptController:
         """Add ``controller`` (once); returns it."""
         if not isinstance(controller, AttemptController):
             raise TypeError(f"{controller!r} is not an attempt controller (admit/record)")
         with self._lock:
-            if controller not in self.items:
+            added = controller not in self.items
+            if added:
                 self.items = (*self.items, controller)
+        if added and self._on_change is not None:
+            self._on_change()
         return controller
 
     def remove(self, controller: AttemptController) -> bool:
@@ -167,6 +172,8 @@ class ControllerRegistry:
             kept = tuple(c for c in self.items if c is not controller)
             removed = len(kept) != len(self.items)
             self.items = kept
+        if removed and self._on_change is not None:
+            self._on_change()
         return removed
 
     def __len__(self) -> int:

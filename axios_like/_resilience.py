@@ -118,6 +118,13 @@ def _shared(owner: str, shared: object) -> SharedState | None:
     return shared
 
 
+def _forward(shared: SharedState | None, method: str, owner: object) -> None:
+    """Tell ``shared`` that ``owner`` holds it, or no longer does (if it cares: getattr)."""
+    hook = getattr(shared, method, None)
+    if hook is not None:
+        hook(owner)
+
+
 class _Ring:
     """Counts in ``_BUCKETS`` buckets of ``width`` seconds, with their running sums."""
 
@@ -247,6 +254,17 @@ class RetryBudget:
     def min_retries(self) -> int:
         """The reserve: retries allowed per window beyond the ratio."""
         return int(self._reserve)
+
+    def attach(self, owner: object) -> None:
+        """``owner`` (a client) holds this budget from now on: clients call it when
+        created and when their defaults start naming it. Forwarded to ``shared``
+        (fleet mode's sync thread runs while a client holds it). Not on the request path."""
+        _forward(self._shared, "attach", owner)
+
+    def detach(self, owner: object) -> None:
+        """``owner`` no longer holds this budget (it closed, or its defaults dropped it);
+        forwarded to ``shared``, which stops its sync thread when no client holds it."""
+        _forward(self._shared, "detach", owner)
 
     def __repr__(self) -> str:
         return (
@@ -518,6 +536,17 @@ class CircuitBreaker:
         self._width = self._window / _BUCKETS
         self._states: dict[Origin, _Breaker] = {}
         self._lock = threading.Lock()
+
+    def attach(self, owner: object) -> None:
+        """``owner`` (a client) holds this breaker from now on: clients call it when
+        created and when their defaults start naming it. Forwarded to ``shared``
+        (fleet mode's sync thread runs while a client holds it). Not on the request path."""
+        _forward(self._shared, "attach", owner)
+
+    def detach(self, owner: object) -> None:
+        """``owner`` no longer holds this breaker (it closed, or its defaults dropped it);
+        forwarded to ``shared``, which stops its sync thread when no client holds it."""
+        _forward(self._shared, "detach", owner)
 
     def __repr__(self) -> str:
         return (

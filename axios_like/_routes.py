@@ -55,6 +55,10 @@ class Routes:
                 return config
         return None
 
+    def configs(self) -> tuple[dict[str, Any], ...]:
+        """Every route's config, in order (what the client holds: ``_holding``)."""
+        return tuple(config for _, _, _, config in self._table)
+
     def __len__(self) -> int:
         return len(self._table)
 

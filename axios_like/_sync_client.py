@@ -35,6 +35,7 @@ from ._control import (
     close_call,
     record_all,
 )
+from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
 from ._logs import LOGGER, log_attempt, log_gave_up
 from ._models import Replay, Response, RetryEvent
@@ -96,7 +97,17 @@ class Client(Verbs):
         self.interceptors = Interceptors(allow_async=False)
         self._middleware: MiddlewareStack[Middleware] = MiddlewareStack(allow_async=False)
         #: ``api.controllers``: the client's own attempt controllers (telemetry, ...).
-        self.controllers = ControllerRegistry()
+        self.controllers = ControllerRegistry(on_change=self._hold)
+        # The controllers it holds learn it (attach), and learn when it closes (detach):
+        # fleet mode's sync thread lives as long as a client holds it.
+        self._holdings = Holdings()
+        self.defaults.watch(self._hold)
+        self._hold()
+
+    def _hold(self) -> None:
+        """Tell the controllers this client holds now (defaults, routes, ``controllers``)."""
+        held = held_controllers(self.defaults, self._settings.routes, self.controllers.items)
+        self._holdings.hold(self, held)
 
     def use(self, middleware: Middleware) -> Middleware:
         """Add middleware around the whole retry loop; the first added is the outermost.
@@ -154,8 +165,15 @@ class Client(Verbs):
         return client_repr(type(self).__name__, self.defaults, self._settings)
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        """Close the connection pool; the controllers it holds learn it (``detach``).
+
+        Closing twice is harmless. A ``RedisState`` stops its sync thread when the
+        last client holding it closes.
+        """
+        try:
+            self._http.close()
+        finally:
+            self._holdings.release(self)
 
     def __enter__(self) -> Self:
         return self

@@ -25,6 +25,11 @@ syncs them once per ``sync_interval`` with ONE server-side Lua script call
   takes the fleet's one probe (``SET probe NX PX``), kept alive while the
   probe is in flight; a dead process's probe expires after 3 sync intervals.
 
+The thread runs while a client holds the state: clients ``attach`` the
+budgets and breakers they hold when created and ``detach`` them when they
+close (``axios_like._holding``); the last ``detach`` stops the thread and
+closes its connection, and the next client starts a new one.
+
 Every key is hash-tagged ``{namespace}`` (one namespace is one Redis Cluster
 slot) and expires. If Redis is down, slow or partitioned, the sync times out
 after ``timeout`` (0.2 s) in the background, the budgets and breakers fall
@@ -196,10 +201,16 @@ class RedisState:
     operations. Until the first sync, and while Redis is unreachable, the
     budget and breaker answer locally.
 
-    Clients do not tell their controllers when they close, so stop the thread
-    with :meth:`close` (or ``with RedisState(...) as shared:``); otherwise it
-    is a daemon thread, stopped at interpreter exit. After ``close()`` the
-    budgets and breakers that use it work locally.
+    The thread's life follows the clients that hold it: a client created with
+    a budget or breaker using this state (as a default, in a route or in
+    ``api.controllers``) holds it (:meth:`attach`) until it closes
+    (:meth:`detach`). When the last holder closes, the thread stops (a bounded
+    join) and its connection is closed; the budgets and breakers work locally
+    until a client holding it is created again, which starts a new thread.
+    A state used only through per-request overrides is held by no client: its
+    thread (a daemon thread) runs until :meth:`close` (or the end of a
+    ``with RedisState(...) as shared:`` block) or interpreter exit. After
+    ``close()`` nothing starts it again and the budgets and breakers work locally.
 
     Example::
 
@@ -231,29 +242,38 @@ class RedisState:
         self._namespace = namespace
         self._interval = float(sync_interval)
         self._timeout = float(timeout)
-        self._redis: Any = _redis.Redis.from_url(
-            url,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
+        self._url = url
+        #: One sync's socket operations are bounded by ``timeout``; no retries.
+        self._options: dict[str, Any] = {
+            "socket_timeout": self._timeout,
+            "socket_connect_timeout": self._timeout,
+            "retry": Retry(NoBackoff(), 0),
+            "health_check_interval": 0,
             **_NO_SETINFO,
-        )
+        }
+        #: The connection of :meth:`sync` called by hand; each thread run makes its own.
+        self._redis: Any = self._connect()
         self._script: Any = self._redis.register_script(_SCRIPT)
         #: This process (this object) in the fleet: lease members and the probe holder.
         self._owner = f"{uuid.uuid4().hex[:12]}"
         self._lock = threading.Lock()
         self._leases: list[tuple[Lease, str, list[str]]] = []
         self._views: list[tuple[BreakerView, list[str]]] = []
-        self._stop = threading.Event()
+        #: Set by close() (and at interpreter exit): no thread starts again.
+        self._closed = threading.Event()
+        #: The running thread and its own stop event (each run has its own, so a
+        #: thread still finishing its last sync never takes a new run's event).
         self._thread: threading.Thread | None = None
+        self._run_stop: threading.Event | None = None
+        #: Holders (clients) by id, with how many of their controllers attached.
+        self._holders: dict[int, int] = {}
         self._live = False
         self._warned = False
         self._ready = threading.Event()
         #: Script calls that answered, and syncs that failed (for tests and metrics).
         self.syncs = 0
         self.failures = 0
-        self._finalizer = weakref.finalize(self, self._stop.set)
+        self._finalizer = weakref.finalize(self, self._closed.set)
 
     def __repr__(self) -> str:
         return (
@@ -287,6 +307,11 @@ class RedisState:
         """True while the last sync answered (fleet mode); False: local fallback."""
         return self._live
 
+    @property
+    def running(self) -> bool:
+        """True while the background sync thread runs (see :meth:`attach`)."""
+        return self._run_stop is not None
+
     def wait_ready(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for a first successful sync (startup, tests); True if so."""
         return self._ready.wait(timeout)
@@ -318,33 +343,101 @@ class RedisState:
 
     # ------------------------------------------------ the background sync
 
+    def attach(self, owner: object) -> None:
+        """``owner`` (a client) holds this state: the sync thread runs while one does.
+
+        Called (through the budget or breaker) when a client is created, and when a
+        client's defaults start naming a budget or breaker that uses this state. No
+        I/O: it (re)starts the thread only if a budget or breaker registered an
+        origin already (else the first registration starts it, as without holders).
+        """
+        with self._lock:
+            if self._closed.is_set():
+                return
+            key = id(owner)
+            self._holders[key] = self._holders.get(key, 0) + 1
+            if self._leases or self._views:
+                self._start()
+
+    def detach(self, owner: object) -> None:
+        """``owner`` no longer holds this state; the last holder's detach stops the thread.
+
+        The thread is stopped with a bounded join and its connection closed; the
+        budgets and breakers then work locally until a holder attaches again. A
+        detach without a matching attach (a second close) does nothing.
+        """
+        with self._lock:
+            key = id(owner)
+            held = self._holders.get(key, 0)
+            if held == 0:
+                return
+            if held > 1:
+                self._holders[key] = held - 1
+                return
+            del self._holders[key]
+            if self._holders:
+                return
+            thread, stop = self._thread, self._run_stop
+            self._run_stop = None
+        if stop is not None:
+            self._halt(thread, stop)
+
     def _start(self) -> None:
-        if self._thread is None and not self._stop.is_set():
-            self._thread = threading.Thread(
-                target=self._run, name=f"axios_like-redis-{self._namespace}", daemon=True
-            )
-            self._thread.start()
+        """Start a sync thread unless one runs or the state is closed (under ``_lock``)."""
+        if self._run_stop is not None or self._closed.is_set():
+            return
+        stop = self._run_stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(stop, self._connect()),
+            name=f"axios_like-redis-{self._namespace}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _connect(self) -> Any:
+        """A Redis client of its own for one run of the thread (closed when the run ends)."""
+        return _redis.Redis.from_url(self._url, **self._options)
+
+    def _halt(self, thread: threading.Thread | None, stop: threading.Event) -> None:
+        """Stop a run: wake its thread and wait for it (bounded); the thread closes its
+        connection as it ends. Then the budgets and breakers answer locally."""
+        stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=4 * self._timeout + 1.0)
+        self._fall_back()
 
     def close(self) -> None:
-        """Stop the sync thread (bounded wait) and close the connection; controllers go local."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self._interval + 4 * self._timeout + 1.0)
+        """Stop the sync thread (bounded wait) and close the connection; controllers go local.
+
+        For good: no holder starts it again. Closing twice is harmless.
+        """
+        self._closed.set()
+        with self._lock:
+            thread, stop = self._thread, self._run_stop
+            self._run_stop = None
+        if stop is not None:
+            self._halt(thread, stop)
         self._fall_back()
         self._redis.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            self.sync()
-            self._stop.wait(max(0.0, self._interval - (time.monotonic() - started)))
+    def _run(self, stop: threading.Event, connection: Any) -> None:
+        try:
+            while not stop.is_set() and not self._closed.is_set():
+                started = time.monotonic()
+                self._sync(connection, stop)
+                stop.wait(max(0.0, self._interval - (time.monotonic() - started)))
+        finally:
+            connection.close()
 
     def sync(self) -> bool:
-        """One sync now (the thread calls it every ``sync_interval``); True if Redis answered.
+        """One sync now (the thread does one every ``sync_interval``); True if Redis answered.
 
         Never raises for Redis errors: a failure is the local fallback.
         """
+        return self._sync(self._redis, self._closed)
+
+    def _sync(self, connection: Any, stop: threading.Event) -> bool:
         with self._lock:
             leases = list(self._leases)
             views = list(self._views)
@@ -378,9 +471,9 @@ class RedisState:
             trip_life = round((view.break_cap * 2 + self._interval * _LEASE_LIFE) * 1000)
             args += [op, round(seconds * 1000), int(want), trip_life]
         try:
-            reply = self._script(keys=keys, args=args)
+            reply = self._script(keys=keys, args=args, client=connection)
         except (_redis.RedisError, OSError) as exc:
-            self._failed(leases, reported, views, taken, exc)
+            self._failed(leases, reported, views, taken, exc, stop)
             return False
         self.syncs += 1
         for (lease, _, _), grant in zip(leases, reply, strict=False):
@@ -412,6 +505,7 @@ class RedisState:
         views: list[tuple[BreakerView, list[str]]],
         taken: list[tuple[tuple[str, float] | None, int]],
         exc: BaseException,
+        stop: threading.Event,
     ) -> None:
         self.failures += 1
         for (lease, _, _), (firsts, retries) in zip(leases, reported, strict=True):
@@ -423,7 +517,7 @@ class RedisState:
                 if view.pending is None:
                     view.pending = pending
         self._fall_back()
-        if not self._warned and not self._stop.is_set():
+        if not self._warned and not stop.is_set():
             self._warned = True
             logger.warning(
                 "axios_like: Redis does not answer (%s: %s): retry budgets and circuit "

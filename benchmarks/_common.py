@@ -304,3 +304,79 @@ def print_happy_table(title: str, results: dict[str, dict[str, Any]], baseline: 
         ],
         rows,
     )
+
+
+# ---------------------------------------------------------------- Redis (fleet mode rows)
+
+#: What the fleet sync's Lua script runs inside Redis: ``INFO commandstats`` counts
+#: those too, so they are left out of the commands the client sent.
+IN_SCRIPT = frozenset({
+    "time", "hincrby", "hgetall", "hdel", "zadd", "zremrangebyscore", "zcard", "zscore",
+    "hset", "pexpire", "get", "set", "del", "pttl", "exists",
+})  # fmt: skip
+
+
+class RedisServer:
+    """A ``redis-server`` of its own on 127.0.0.1 (no persistence), pinned to CPU 1.
+
+    ``RedisServer.start(notes)`` returns ``None`` with a note when redis-server or
+    redis-py is missing: the fleet mode rows are then skipped, the rest runs.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, redis: Any) -> None:
+        self.proc = proc
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        #: One connection for the benchmark's own PING and INFO (its HELLO counted once).
+        self._stats = redis.Redis(port=port, socket_timeout=2.0)
+
+    @classmethod
+    def start(cls, notes: list[str]) -> RedisServer | None:
+        import shutil
+        import socket
+
+        if shutil.which("redis-server") is None:
+            note = "skipped fleet mode: no redis-server (apt-get install redis-server)"
+            print(f"note: {note}")
+            notes.append(note)
+            return None
+        redis = try_import("redis", "redis", notes)
+        if redis is None:
+            return None
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        proc = subprocess.Popen(
+            [
+                "redis-server",
+                *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > SERVER_CPU:
+            with contextlib.suppress(OSError):  # with the benchmark server, off the client's CPU
+                os.sched_setaffinity(proc.pid, {SERVER_CPU})
+        server = cls(proc, port, redis)
+        for _ in range(200):
+            with contextlib.suppress(redis.RedisError):
+                if server._stats.ping():
+                    return server
+            time.sleep(0.025)
+        server.close()
+        raise RuntimeError("redis-server did not start")
+
+    def commands(self) -> dict[str, int]:
+        """Calls per command so far (``INFO commandstats``), the script's own left out."""
+        stats = self._stats.info("commandstats")
+        out = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+        return {k: v for k, v in out.items() if k not in IN_SCRIPT}
+
+    def close(self) -> None:
+        self._stats.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)

@@ -304,3 +304,51 @@ async def fast_contenders(retries: int, notes: list[str], *, zero_wait: bool) ->
 
 def run_async(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- fleet mode (Redis)
+
+#: The rows that compare fleet mode with local mode: the same budget and breaker, the
+#: second shared through Redis (``axios_like.redis.RedisState``).
+LOCAL_ROW = "axios_like, budget + breaker (local)"
+FLEET_ROW = "axios_like, budget + breaker (fleet mode, Redis)"
+
+
+def _fleet_configs(retries: int, shared: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    local = {
+        **_axios_like_config(retries, False),
+        "retry_budget": axios_like.RetryBudget(),
+        "circuit_breaker": axios_like.CircuitBreaker(),
+    }
+    fleet = {
+        **_axios_like_config(retries, False),
+        "retry_budget": axios_like.RetryBudget(shared=shared),
+        "circuit_breaker": axios_like.CircuitBreaker(shared=shared),
+    }
+    return local, fleet
+
+
+def fleet_sync_contenders(retries: int, shared: Any) -> list[Sync]:
+    """Local mode and fleet mode, the same budget and breaker (``shared``: a RedisState)."""
+    out: list[Sync] = []
+    for name, config in zip((LOCAL_ROW, FLEET_ROW), _fleet_configs(retries, shared), strict=True):
+        api = axios_like.create(config)
+
+        def call(url: str, api: axios_like.Client = api) -> int:
+            return api.get(url).status
+
+        out.append(Sync(name, call, api.close))
+    return out
+
+
+async def fleet_async_contenders(retries: int, shared: Any) -> list[Async]:
+    """The async twins of :func:`fleet_sync_contenders`."""
+    out: list[Async] = []
+    for name, config in zip((LOCAL_ROW, FLEET_ROW), _fleet_configs(retries, shared), strict=True):
+        api = axios_like.create_async(config)
+
+        async def call(url: str, api: axios_like.AsyncClient = api) -> int:
+            return (await api.get(url)).status
+
+        out.append(Async(name, call, api.aclose))
+    return out

@@ -73,6 +73,7 @@ def tables(folder: Path) -> str:
                     rows,
                 )
             )
+    parts += fleet_tables(folder)
     conc = load(folder, "concurrency")
     if conc:
         rows = [
@@ -193,6 +194,52 @@ def tables(folder: Path) -> str:
     return "\n\n".join(parts)
 
 
+def per_request(redis: dict[str, Any]) -> str:
+    """Whether every script call was a sync (the first may repeat once: NOSCRIPT)."""
+    if redis["script_calls"] <= redis["syncs"] + 1:
+        return ": every script call was a sync, none was made for a request"
+    return f": {redis['script_calls'] - redis['syncs'] - 1} script calls more than syncs"
+
+
+def fleet_tables(folder: Path) -> list[str]:
+    """Fleet mode's happy path (``bench_happy.py --fleet``) and what Redis was sent."""
+    fleet = load(folder, "happy_fleet")
+    if not fleet or not fleet.get("redis"):
+        return []
+    parts: list[str] = []
+    row_name = fleet["fleet_row"]
+    for flavour in ("sync", "async"):
+        results = fleet[flavour]
+        rows = [
+            [
+                name,
+                rng(r["cpu_us"]),
+                ratio(r["cpu_us_ratio"], 3),
+                rng(r["rps"]),
+                ratio(r["rps_ratio"]),
+            ]
+            for name, r in results.items()
+        ]
+        vs = results[row_name]["vs_local"]
+        redis = fleet["redis"][flavour]
+        sent = ", ".join(f"{k.upper()} {n}" for k, n in sorted(redis["commands"].items()))
+        parts.append(
+            f"**Fleet mode, happy path, {flavour}** ({fleet['rounds']} rounds; fleet mode "
+            f"x local mode, per round: CPU {ratio(vs['cpu_us_ratio'], 3)}, requests/s "
+            f"{ratio(vs['rps_ratio'])})\n\n"
+            + md_table(
+                ["client", "CPU us/request", "CPU x raw httpx", "requests/s", "req/s x raw httpx"],
+                rows,
+            )
+            + f"\n\nRedis got, while these rows ran ({redis['seconds']:.1f} s, "
+            f"{redis['fleet_requests']:,} fleet mode requests, `sync_interval="
+            f"{redis['sync_interval']:g}`): {sent}; {redis['script_calls']} script calls for "
+            f"{redis['syncs']} syncs ({redis['script_calls_per_interval']:.2f} per sync "
+            f"interval){per_request(redis)}."
+        )
+    return parts
+
+
 def targets(folder: Path) -> str:
     """The targets of issue 6, each with its measured figure and verdict."""
     rows: list[list[str]] = []
@@ -221,6 +268,35 @@ def targets(folder: Path) -> str:
         None if v is None else v <= 0.6,
         "" if r is None else ratio(r["cpu_us_ratio"], 3),
     )
+    fleet = load(folder, "happy_fleet") or {}
+    for flavour in ("sync", "async"):
+        r = fleet.get(flavour, {}).get(fleet.get("fleet_row") or "", {}).get("vs_local")
+        v = r["cpu_us_ratio"]["median"] if r else None
+        row(
+            f"fleet mode happy path CPU per request, {flavour}",
+            "within noise of local mode: <= 1.03x local",
+            v,
+            None if v is None else v <= 1.03,
+            "" if r is None else ratio(r["cpu_us_ratio"], 3),
+        )
+    redis = fleet.get("redis") or {}
+    if redis:
+        ok = all(
+            c["script_calls"] <= c["script_calls_bound"]
+            and set(c["commands"]) <= {"evalsha", "eval", "script|load", "hello"}
+            for c in redis.values()
+        )
+        row(
+            "fleet mode: Redis calls",
+            "<= 1 script call per sync_interval, 0 per request",
+            1.0,
+            ok,
+            ", ".join(
+                f"{f}: {c['script_calls']} in {c['seconds']:.0f} s for {c['fleet_requests']:,} "
+                "requests"
+                for f, c in redis.items()
+            ),
+        )
     conc = (load(folder, "concurrency") or {}).get("results", {})
     r = conc.get(OURS)
     v = r["rps_ratio"]["median"] if r else None

@@ -16,6 +16,7 @@ from _common import HERE, parse_args
 SCRIPTS = (
     "bench_server.py",
     "bench_happy.py",
+    "bench_happy.py --fleet",  # fleet mode vs local mode, more rounds (happy_fleet.json)
     "bench_concurrency.py",
     "bench_layers.py",
     "bench_retry_path.py",
@@ -36,16 +37,17 @@ def main() -> int:
     extra = ["--quick"] if args.quick else []
     failed = []
     scripts = [*SCRIPTS, *(QUICK_ONLY if args.quick else ()), "report.py"]
-    for script in scripts:
+    for entry in scripts:
+        script, *options = entry.split()
         if not (HERE / script).exists():
             print(f"note: {script} not found, skipped")
             continue
-        print(f"\n=== {script} {' '.join(extra)}", flush=True)
+        print(f"\n=== {entry} {' '.join(extra)}", flush=True)
         start = time.perf_counter()
-        code = subprocess.call([sys.executable, str(HERE / script), *extra])
-        print(f"=== {script}: exit {code} in {time.perf_counter() - start:.1f} s", flush=True)
+        code = subprocess.call([sys.executable, str(HERE / script), *options, *extra])
+        print(f"=== {entry}: exit {code} in {time.perf_counter() - start:.1f} s", flush=True)
         if code:
-            failed.append(script)
+            failed.append(entry)
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0

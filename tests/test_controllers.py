@@ -215,3 +215,101 @@ def test_the_sync_client_does_not_sleep_for_a_wait_under_instant_mode(server: Fl
         start = time.monotonic()
         assert api.get("/ok").status == 200
         assert time.monotonic() - start < 2.0
+
+
+# ---------------------------------------------------------------- attach / detach
+
+
+class Held(Script):
+    """A controller that also records who attaches and detaches it (the optional pair)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, object]] = []
+
+    def attach(self, owner: object) -> None:
+        self.events.append(("attach", owner))
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+
+
+async def test_a_client_attaches_what_it_holds_once_and_detaches_it_when_it_closes(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/ok", [Reply(200)])
+    budget, breaker, own, routed = Held(), Held(), Held(), Held()
+    api = make_client(
+        base_url=server.url,
+        retry_budget=budget,
+        circuit_breaker=breaker,
+        # named twice (a default and a route): held once
+        routes={"/slow/**": {"rate_limiter": routed, "retry_budget": budget}},
+    )
+    client = api.client
+    assert budget.events == [("attach", client)]
+    assert breaker.events == [("attach", client)]
+    assert routed.events == [("attach", client)]
+    client.controllers.add(own)
+    client.controllers.add(own)  # already there: no second attach
+    assert own.events == [("attach", client)]
+    assert (await api.get("/ok")).status == 200
+    assert len(budget.events) == 1  # never on the request path
+    client.controllers.remove(own)
+    assert own.events == [("attach", client), ("detach", client)]
+    client.controllers.add(own)
+    await api.close()
+    await api.close()  # closing twice detaches once
+    for held in (budget, breaker, routed):
+        assert held.events == [("attach", client), ("detach", client)]
+    assert own.events[-1] == ("detach", client)
+    assert len(own.events) == 4
+
+
+async def test_a_write_to_defaults_attaches_the_new_controller_and_detaches_the_old(
+    make_client: Callable[..., Both],
+) -> None:
+    old, new, breaker = Held(), Held(), Held()
+    api = make_client(retry_budget=old)
+    client = api.client
+    client.defaults["retry_budget"] = new
+    assert old.events == [("attach", client), ("detach", client)]
+    assert new.events == [("attach", client)]
+    client.defaults.update({"circuit_breaker": breaker, "max_retries": 2})
+    assert breaker.events == [("attach", client)]
+    client.defaults["timeout"] = 3.0  # not a controller key: nobody is told
+    del client.defaults["circuit_breaker"]  # back to the library default (None)
+    assert breaker.events == [("attach", client), ("detach", client)]
+    client.defaults.pop("retry_budget")  # back to a fresh RetryBudget() of the client's own
+    assert new.events == [("attach", client), ("detach", client)]
+    assert isinstance(client.defaults["retry_budget"], axios_like.RetryBudget)
+    with pytest.raises(axios_like.ConfigError, match="retry_budget"):
+        client.defaults["retry_budget"] = "nope"  # a bad write changes nothing
+    await api.close()
+    client.defaults["retry_budget"] = old  # a closed client holds nothing
+    assert old.events == [("attach", client), ("detach", client)]
+
+
+async def test_a_per_request_controller_is_never_attached(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/ok", [Reply(200)])
+    once = Held()
+    api = make_client(base_url=server.url)
+    assert (await api.get("/ok", retry_budget=once)).status == 200
+    assert len(once.admitted) == 1  # it was used...
+    await api.close()
+    assert once.events == []  # ...but held by no client
+
+
+async def test_controllers_without_the_pair_and_a_budget_without_shared_state_work(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/ok", [Reply(200)])
+    plain = Script()  # no attach / detach: looked up with getattr
+    api = make_client(
+        base_url=server.url, retry_budget=axios_like.RetryBudget(), circuit_breaker=plain
+    )
+    assert (await api.get("/ok")).status == 200
+    await api.close()
+    assert len(plain.admitted) == 1

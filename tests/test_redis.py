@@ -145,8 +145,8 @@ def _wait(condition: Any, timeout: float) -> float:
     raise AssertionError(f"not within {timeout} s")
 
 
-async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str) -> Any:
-    result = api.get(path)
+async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str, **config: Any) -> Any:
+    result = api.get(path, **config)
     if asyncio.iscoroutine(result):
         return await result
     return result
@@ -202,9 +202,9 @@ async def test_lease_holds_one_process_to_the_budget(
                 if _ == 0:
                     assert shared.wait_ready(2.0)
                 await asyncio.sleep(0.003)
-        await _close(api)
         assert shared.live
-        assert shared.syncs >= 1
+        await _close(api)
+        assert not shared.live  # its only holder closed: the sync stopped, the budget is local
     retries = server.count("/down") - 100
     # the first call runs before the first sync: the local budget gives it its 3 retries
     assert retries <= 0.1 * 100 + 3 + 3
@@ -307,6 +307,147 @@ _IN_SCRIPT = {
     "time", "hincrby", "hgetall", "hdel", "zadd", "zremrangebyscore", "zcard", "zscore",
     "hset", "pexpire", "get", "set", "del", "pttl", "exists",
 }  # fmt: skip
+
+
+# ---------------------------------------------------------------- the thread's life
+
+
+def _connections(redis_server: RedisServer) -> int:
+    """Clients connected to the Redis server, the one asking left out."""
+    client = redis_server.client()
+    try:
+        return len(client.client_list()) - 1
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_the_sync_thread_lives_while_a_client_holds_the_state(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="life", sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    first = _make(is_async, base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    second = _make(is_async, base_url=server.url, retry_budget=budget)
+    try:
+        assert not shared.running  # held, but nothing registered: no thread, no I/O yet
+        assert (await _call(first, "/ok")).status == 200
+        assert shared.running
+        thread = shared._thread
+        assert thread is not None
+        assert thread.is_alive()
+        assert thread.daemon
+        assert shared.wait_ready(2.0)
+        assert _connections(redis_server) == 1
+
+        await _close(first)  # the second client still holds it
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert thread.is_alive()
+        assert shared.live
+
+        began = time.monotonic()
+        await _close(second)  # the last holder: the thread stops, its connection closes
+        _wait(lambda: not thread.is_alive(), 1.0)
+        stopped_in = time.monotonic() - began
+        assert not shared.running
+        assert not shared.live
+        _wait(lambda: _connections(redis_server) == 0, 1.0)
+        syncs = shared.syncs
+        await asyncio.sleep(4 * INTERVAL)
+        assert shared.syncs == syncs  # no sync without a holder
+        # the budget answers locally meanwhile (a per-request use does not restart it)
+        other = _make(is_async, base_url=server.url)
+        assert (await _call(other, "/ok", retry_budget=budget)).status == 200
+        await _close(other)
+        assert not shared.running
+        assert budget.available(server.url) == 3
+        await _close(second)  # closing twice is harmless
+
+        third = _make(is_async, base_url=server.url, retry_budget=budget)  # back on next use
+        assert shared.running
+        again = shared._thread
+        assert again is not None
+        assert again is not thread
+        assert again.is_alive()
+        _wait(lambda: shared.live, 2.0)
+        assert (await _call(third, "/ok")).status == 200
+        await _close(third)
+        _wait(lambda: not again.is_alive(), 1.0)
+        print(f"life: the thread stopped {stopped_in * 1000:.0f} ms after the last close")
+    finally:
+        await _close(first)
+        await _close(second)
+        shared.close()
+    # close() is for good: a new holder starts nothing
+    fourth = _make(is_async, base_url=server.url, retry_budget=budget)
+    assert not shared.running
+    await _close(fourth)
+
+
+def test_close_stops_the_thread_while_clients_still_hold_it(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="closing", sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    api = axios_like.create(base_url=server.url, retry_budget=budget)
+    assert api.get("/ok").status == 200
+    assert shared.wait_ready(2.0)
+    thread = shared._thread
+    assert thread is not None
+    began = time.monotonic()
+    shared.close()
+    assert time.monotonic() - began < 1.0
+    assert not thread.is_alive()
+    assert not shared.running
+    assert not shared.live
+    shared.close()  # twice: harmless
+    assert api.get("/ok").status == 200  # local from now on
+    api.close()
+    assert not shared.running
+
+
+def test_a_sync_by_hand_uses_its_own_connection_and_answers(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    # a long interval: the thread syncs once when it starts, then only by hand
+    shared = RedisState(redis_server.url, namespace="hand", sync_interval=60.0)
+    budget = axios_like.RetryBudget(shared=shared)
+    with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+        assert api.get("/ok").status == 200
+        assert shared.wait_ready(2.0)
+        syncs = shared.syncs
+        assert shared.sync() is True
+        assert shared.syncs == syncs + 1
+        assert _connections(redis_server) == 2  # the thread's and the by-hand one
+    _wait(lambda: _connections(redis_server) == 1, 1.0)  # the thread's closed with it
+    shared.close()
+    _wait(lambda: _connections(redis_server) == 0, 1.0)
+
+
+def test_a_state_used_only_per_request_keeps_its_daemon_thread(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    with RedisState(redis_server.url, namespace="perreq", sync_interval=INTERVAL) as shared:
+        budget = axios_like.RetryBudget(shared=shared)
+        api = axios_like.create(base_url=server.url)  # its own default budget
+        assert api.get("/ok", retry_budget=budget).status == 200
+        assert shared.wait_ready(2.0)
+        thread = shared._thread
+        assert thread is not None
+        assert thread.daemon
+        api.close()  # the client never held it: the thread goes on
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert thread.is_alive()
+        assert shared.live
+    _wait(lambda: not thread.is_alive(), 1.0)  # the with block closed it
+    assert not shared.live
 
 
 # ---------------------------------------------------------------- the fleet breaker
@@ -441,6 +582,11 @@ def _traffic(
         time.sleep(0.002)
 
 
+#: How long each fault lasts: SIGSTOP for 3 s (the issue's figure: many sync timeouts in
+#: a row), killed for 1.5 s (refused at once) then restarted empty on the same port.
+_FAULT_SECONDS = {"pause": 3.0, "kill": 1.5}
+
+
 @pytest.mark.parametrize("fault", ["kill", "pause"])
 def test_redis_failing_never_delays_or_fails_a_request(
     redis_server: RedisServer,
@@ -454,6 +600,7 @@ def test_redis_failing_never_delays_or_fails_a_request(
     budget = axios_like.RetryBudget(shared=shared)
     breaker = axios_like.CircuitBreaker(shared=shared)
     api = axios_like.create(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
     stop = threading.Event()
     latencies: list[float] = []
     errors: list[str] = []
@@ -462,33 +609,64 @@ def test_redis_failing_never_delays_or_fails_a_request(
     try:
         assert shared.wait_ready(2.0)
         time.sleep(0.3)
+        sync_thread = shared._thread
+        assert sync_thread is not None
         if fault == "kill":
             redis_server.kill()
         else:
             redis_server.pause()
         _wait(lambda: not shared.live, 2.0)
         during = len(latencies)
-        time.sleep(1.5)  # Redis gone or stalled for 1.5 s while requests go on
+        failures = shared.failures
+        time.sleep(_FAULT_SECONDS[fault])  # Redis gone or stalled while requests go on
         during = len(latencies) - during
+        failures = shared.failures - failures
         if fault == "kill":
             redis_server.start()  # restarted empty, on the same port: the script is reloaded
         else:
             redis_server.resume()
-        _wait(lambda: shared.live, 3.0)
-        time.sleep(0.2)
+        back_in = _wait(lambda: shared.live, 3.0)
+        # fleet mode again: the lease and the breaker view are live, and later syncs
+        # keep answering (the same thread: it never got stuck)
+        lease = budget._states[origin].lease
+        view = breaker._states[origin].view
+        assert lease is not None
+        assert view is not None
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 2, 2.0)
+        assert lease.live
+        assert view.live
+        assert shared._thread is sync_thread
+        assert sync_thread.is_alive()
+        client = redis_server.client()
+        try:
+            leases = client.hgetall(f"{{fault}}:budget:http://127.0.0.1:{server.port}:leases")
+            members = client.zrange(f"{{fault}}:budget:http://127.0.0.1:{server.port}:live", 0, -1)
+        finally:
+            client.close()
+        # this process's lease is in Redis again (a restarted Redis learned it anew)
+        assert [m.decode() for m in members] == [f"{shared._owner}/0"]
+        assert float(leases[members[0]]) >= 1.0
     finally:
         stop.set()
         thread.join(10)
-        api.close()
         began = time.monotonic()
-        shared.close()
+        api.close()  # its only holder: stops the sync thread
         closed_in = time.monotonic() - began
+        shared.close()
     assert not thread.is_alive()
+    assert not sync_thread.is_alive()
     assert closed_in < 1.0
     assert errors == []
-    assert during >= 100  # requests kept flowing while Redis was away
+    assert during >= 200  # requests kept flowing while Redis was away
+    # the sync kept trying: a pause times out after 0.2 s each time (about 10 in 3 s)
+    assert failures >= (5 if fault == "pause" else 10)
     slowest = max(latencies)
-    print(f"{fault}: {len(latencies)} requests, slowest {slowest * 1000:.1f} ms, {during} during")
+    print(
+        f"{fault} {_FAULT_SECONDS[fault]:g} s: {len(latencies)} requests, {during} during, "
+        f"slowest {slowest * 1000:.1f} ms; {failures} failed syncs; fleet again "
+        f"{back_in * 1000:.0f} ms after Redis was back"
+    )
     assert slowest < 0.19  # no request waited for Redis (a sync times out after 0.2 s)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     infos = [r for r in caplog.records if "fleet mode resumes" in r.getMessage()]
@@ -569,17 +747,22 @@ async def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries(
             state.close()
 
 
-def test_the_docs_fleet_mode_example_runs(redis_server: RedisServer, server: FlakyServer) -> None:
+def test_the_docs_fleet_mode_examples_run(redis_server: RedisServer, server: FlakyServer) -> None:
     from tests.test_docs_examples import extract_blocks
 
     page = (ROOT / "docs" / "resilience.md").read_text()
-    (block,) = [b for b in extract_blocks(page) if "RedisState(" in b.code]
-    assert not block.run  # the docs page cannot start Redis: this test runs the block
-    code = block.code.replace("redis://localhost:6379/0", redis_server.url)
-    assert code != block.code
-    namespace: dict[str, Any] = {"API_URL": server.url}
-    exec(compile(code, "docs/resilience.md", "exec"), namespace)
-    assert not namespace["shared"].live  # closed by its with block: local again
-    assert namespace["shared"]._thread is not None
-    assert not namespace["shared"]._thread.is_alive()
-    assert server.count("/health") == 1
+    blocks = [b for b in extract_blocks(page) if "RedisState(" in b.code]
+    assert len(blocks) == 2  # the with block, then the thread's life
+    for block in blocks:
+        assert not block.run  # the docs page cannot start Redis: this test runs the blocks
+        code = block.code.replace("redis://localhost:6379/0", redis_server.url)
+        assert code != block.code
+        namespace: dict[str, Any] = {"API_URL": server.url}
+        exec(compile(code, "docs/resilience.md", "exec"), namespace)
+        shared = namespace["shared"]
+        assert not shared.live  # closed by its with block, or by its last client: local again
+        assert not shared.running
+        assert shared._thread is not None
+        assert not shared._thread.is_alive()
+        shared.close()
+    assert server.count("/health") == 3

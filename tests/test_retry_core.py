@@ -895,6 +895,7 @@ CORE_MODULES = (
     "_routes",
     "_instant",
     "_registries",
+    "_holding",
     "_urls",
     "_request",
     "_outcomes",
