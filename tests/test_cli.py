@@ -185,6 +185,61 @@ def test_base_alone_keeps_exponential_and_defaults_stay_the_librarys() -> None:
     assert repr(config["retry_strategy"]) == repr(axios_like.ExponentialBackoff(base=0.3))
 
 
+@pytest.mark.parametrize(
+    ("strategy", "built", "longest"),
+    [
+        # exponential: base 0.5 capped at 0.5, plus its documented jitter (up to 50% on top)
+        ([], "ExponentialBackoff(base=0.5, multiplier=2.0, max_delay=0.5, jitter=0.5)", 0.75),
+        (["--strategy", "fixed"], "FixedDelay(delay=0.5)", 0.5),
+        (["--strategy", "linear"], "LinearBackoff(base=0.5, increment=0.5, max_delay=0.5)", 0.5),
+    ],
+)
+def test_max_delay_alone_below_the_default_base_caps_the_waits(
+    strategy: list[str],
+    built: str,
+    longest: float,
+    server: FlakyServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server.script("/flaky", [Reply(503), Reply(503), Reply(503), Reply(200, json={"ok": 1})])
+    args = ["request", "GET", f"{server.url}/flaky", "--max-delay", "0.5", *strategy]
+    assert main([*args, "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "> --base not given: 0.5 (the default 1 capped by --max-delay 0.5)" in err
+    assert f"> max_retries=3, {built}, timeout=10.0" in err
+    waits = [float(w.split("s", 1)[0]) for w in err.split("wait ")[1:]]
+    assert len(waits) == 3
+    assert all(0.5 <= w <= longest for w in waits), waits
+    assert server.count("/flaky") == 4
+    # without -v: the same strategy, and nothing on stderr
+    parser = _cli.argparse.ArgumentParser()
+    _cli.add_arguments(parser)
+    assert repr(_cli._client_config(parser.parse_args(args[1:]))["retry_strategy"]) == built
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""
+    assert server.count("/flaky") == 5  # the script's last reply repeats: one more call, 200
+
+
+@pytest.mark.parametrize(
+    ("args", "base"),
+    [
+        (["--max-delay", "2"], 1.0),  # above the default base: the default stays
+        (["--max-delay", "1"], 1.0),
+        (["--max-delay", "0"], 0.0),
+        (["--base", "0.1", "--max-delay", "0.5"], 0.1),  # given: kept
+    ],
+)
+def test_the_base_is_capped_only_when_not_given_and_above_max_delay(
+    args: list[str], base: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = _cli.argparse.ArgumentParser()
+    _cli.add_arguments(parser)
+    parsed = parser.parse_args(["GET", "http://h/", *args])
+    assert _cli._client_config(parsed)["retry_strategy"].base == base  # type: ignore[attr-defined]
+    said = _cli.capped_base(parsed)
+    assert said == (base if args[0] == "--max-delay" and base < 1.0 else None)
+
+
 # ---------------------------------------------------------------- failures: exit 1
 
 
@@ -635,8 +690,8 @@ def test_json_file_errors_name_the_file(
             "--base 40 with --max-delay 30 (the default): ExponentialBackoff.base: must be <= ",
         ),
         (
-            ["--max-delay", "0.5"],
-            "--base 1 (the default) with --max-delay 0.5: ExponentialBackoff.base: must be <= ",
+            ["--base", "2", "--max-delay", "0.5"],
+            "--base 2 with --max-delay 0.5: ExponentialBackoff.base: must be <= max_delay=0.5",
         ),
         (
             ["--strategy", "linear", "--base", "5", "--max-delay", "2"],
