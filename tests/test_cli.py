@@ -419,6 +419,35 @@ def test_python_m_axios_like_request_subprocess(server: FlakyServer) -> None:
     assert json.loads(done.stdout) == {"id": 1, "name": "Ada"}
 
 
+def test_python_m_axios_like_in_process_runs_main_and_exits_with_its_status(
+    server: FlakyServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same entry point run in this process (runpy), so coverage sees its last line."""
+    import runpy
+    import warnings
+
+    server.script("/users/1", [Reply(200, json={"id": 1})])
+    monkeypatch.setattr(sys, "argv", ["axios-like", "request", "GET", f"{server.url}/users/1"])
+    with warnings.catch_warnings():
+        # runpy warns that axios_like.__main__ is imported already (by this module)
+        warnings.filterwarnings("ignore", "'axios_like.__main__' found in sys.modules")
+        with pytest.raises(SystemExit) as done:
+            runpy.run_module("axios_like", run_name="__main__")
+    assert done.value.code == 0
+    assert json.loads(capsys.readouterr().out) == {"id": 1}
+
+
+def test_the_argument_type_net_turns_a_value_error_into_a_message_quoting_the_text() -> None:
+    checked = _cli._argument_type(int)
+    assert checked("12") == 12
+    with pytest.raises(_cli.argparse.ArgumentTypeError) as caught:
+        checked("twelve")
+    assert str(caught.value) == (
+        "cannot read 'twelve': invalid literal for int() with base 10: 'twelve'"
+    )
+    assert caught.value.__cause__ is None
+
+
 def test_non_ascii_header_value_is_a_config_error_not_a_crash() -> None:
     # httpx encodes str header values as ASCII; a UnicodeEncodeError deep in a call was the bug
     with pytest.raises(axios_like.ConfigError, match="header 'X-A': a str value must be ASCII"):

@@ -126,3 +126,13 @@ async def test_client_only_keys_are_refused_per_request(
 def test_bad_ceiling() -> None:
     with pytest.raises(axios_like.ConfigError, match="max_retries_ceiling"):
         axios_like.create(max_retries_ceiling=-1)
+
+
+def test_repr_counts_the_routes() -> None:
+    api = axios_like.create(routes={"GET /a/*": {"timeout": 1.0}, "/b/**": {"max_retries": 0}})
+    try:
+        assert repr(api).endswith(" routes=Routes(2 patterns)>")
+        with axios_like.create(routes={}) as bare:
+            assert "routes=" not in repr(bare)  # none: not shown
+    finally:
+        api.close()
