@@ -119,7 +119,7 @@ def check(session: pytest.Session) -> None:
     reporter = config.pluginmanager.getplugin("terminalreporter")
     if not problems:
         if reporter is not None:
-            reporter.write(f"Core coverage: {len(modules)} modules at 100% ({LIST_HOME}).\n")
+            reporter.write(f"\nCore coverage: {len(modules)} modules at 100% ({LIST_HOME}).\n")
         return
     if reporter is not None:
         reporter.write(
