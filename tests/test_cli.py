@@ -29,6 +29,12 @@ from axios_like.testing.server import FlakyServer, Reply
 pytestmark = pytest.mark.usefixtures("instant")
 
 
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 def _closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -48,6 +48,12 @@ from tests.conftest import TEST_TRANSPORT, Both
 pytestmark = pytest.mark.usefixtures("instant")
 
 
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 class Open(SpanProcessor):
     """Tracks spans started and not ended: a leak shows up here."""
 

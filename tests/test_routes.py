@@ -13,6 +13,13 @@ from tests.conftest import Both
 
 pytestmark = pytest.mark.usefixtures("instant")
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 ROUTES = {
     "POST /v1/orders": {"max_retries": 0},
     "GET /reports/**": {"max_retries": 5, "headers": {"X-Route": "reports"}},

@@ -31,6 +31,13 @@ from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 ORIGIN = Origin("https", "api.example.com", 443)
 
 
