@@ -67,7 +67,7 @@ def test_the_core_list_names_real_modules_and_holds_the_core_ring() -> None:
 
 @pytest.mark.parametrize(
     "plugin",
-    [None, SimpleNamespace(_disabled=True, cov_controller=None)],
+    [None, SimpleNamespace(cov_controller=None)],
     ids=["no pytest-cov", "--no-cov"],
 )
 def test_nothing_is_checked_when_coverage_is_off(plugin: object) -> None:
