@@ -20,7 +20,10 @@ in a script that needs a retrying ``curl``::
 - ``--strategy`` picks the backoff, ``--base`` and ``--max-delay`` set it:
   ``fixed`` waits ``base`` every time, ``linear`` ``base, 2*base, 3*base...``,
   ``exponential`` ``base * 2**n`` plus up to 50% jitter, ``decorrelated``
-  AWS decorrelated jitter. The library's defaults apply to what is not given.
+  AWS decorrelated jitter. The library's defaults apply to what is not given,
+  except that ``--max-delay`` below the default base (1 s) without ``--base``
+  also lowers the base to it (``-v`` says so): the flag caps the waits. An
+  explicit ``--base`` above ``--max-delay`` is an error naming both (exit 2).
 
 This module also holds :class:`Timeline`, the attempt printer shared by ``-v``
 and the demo (``python -m axios_like demo``): interceptors stamp and describe
@@ -69,6 +72,10 @@ __all__ = ["STRATEGIES", "Style", "Timeline", "add_arguments", "build_strategy",
 
 #: One line for ``--help``.
 DESCRIPTION: Final = "Send one HTTP request with retries; print the response body."
+
+#: ``--base`` and ``--max-delay`` when not given: the library's defaults for the strategies.
+_DEFAULT_BASE: Final = 1.0
+_DEFAULT_MAX_DELAY: Final = 30.0
 
 #: ``--strategy`` name -> how to build it from ``--base`` and ``--max-delay``.
 STRATEGIES: Final[dict[str, Callable[[float, float], RetryStrategy]]] = {
@@ -480,7 +487,10 @@ def build_strategy(name: str, base: float | None, max_delay: float | None) -> Re
     >>> build_strategy("linear", 0.5, 4.0)
     LinearBackoff(base=0.5, increment=0.5, max_delay=4.0)
     """
-    return STRATEGIES[name](1.0 if base is None else base, 30.0 if max_delay is None else max_delay)
+    return STRATEGIES[name](
+        _DEFAULT_BASE if base is None else base,
+        _DEFAULT_MAX_DELAY if max_delay is None else max_delay,
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -504,7 +514,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how waits grow (exponential, with jitter)",
     )
     retry.add_argument(
-        "--base", type=_argument_type(_seconds), metavar="SECONDS", help="first wait (1.0)"
+        "--base",
+        type=_argument_type(_seconds),
+        metavar="SECONDS",
+        help="first wait (1.0, or --max-delay when that is smaller)",
     )
     retry.add_argument(
         "--max-delay", type=_argument_type(_seconds), metavar="SECONDS", help="longest wait (30.0)"
@@ -547,13 +560,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
+def capped_base(args: argparse.Namespace) -> float | None:
+    """The base used when ``--base`` is not given but ``--max-delay`` is below the default 1 s.
+
+    ``--max-delay`` caps the waits: ``--max-delay 0.5`` alone starts at 0.5 s rather than
+    failing on the default base (1 s) being above the cap. ``None`` when the default applies
+    or ``--base`` was given (an explicit ``--base`` above ``--max-delay`` stays an error).
+    """
+    if args.base is None and args.max_delay is not None and args.max_delay < _DEFAULT_BASE:
+        return float(args.max_delay)  # min(1.0, --max-delay)
+    return None
+
+
 def _client_config(args: argparse.Namespace) -> ClientConfig:
     config: ClientConfig = {}
     if args.max_retries is not None:
         config["max_retries"] = args.max_retries
     if args.strategy is not None or args.base is not None or args.max_delay is not None:
+        base = args.base if args.base is not None else capped_base(args)
         config["retry_strategy"] = build_strategy(
-            args.strategy or "exponential", args.base, args.max_delay
+            args.strategy or "exponential", base, args.max_delay
         )
     if args.timeout is not None:
         config["timeout"] = args.timeout
@@ -569,8 +595,8 @@ def _strategy_flags(args: argparse.Namespace) -> str:
         return f"--{name} {default:g} (the default)" if value is None else f"--{name} {value:g}"
 
     shown = [f"--strategy {args.strategy}"] if args.strategy is not None else []
-    shown.append(flag("base", args.base, 1.0))
-    return " ".join(shown) + f" with {flag('max-delay', args.max_delay, 30.0)}"
+    shown.append(flag("base", args.base, _DEFAULT_BASE))
+    return " ".join(shown) + f" with {flag('max-delay', args.max_delay, _DEFAULT_MAX_DELAY)}"
 
 
 def _request_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -670,6 +696,14 @@ def _print_request(timeline: Timeline, args: argparse.Namespace, api: Client) ->
     timeline.line(timeline.style.bold(f"> {args.method} {redact_url(args.url)}"))
     for name, value in _redacted(args.headers):
         timeline.line(timeline.style.dim(f"> {name}: {value}"))
+    base = capped_base(args)
+    if base is not None:
+        timeline.line(
+            timeline.style.dim(
+                f"> --base not given: {base:g} (the default {_DEFAULT_BASE:g} capped by "
+                f"--max-delay {args.max_delay:g})"
+            )
+        )
     timeline.line(
         timeline.style.dim(
             f"> max_retries={d['max_retries']}, {d['retry_strategy']!r}, "

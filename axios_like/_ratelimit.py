@@ -475,9 +475,7 @@ def _params(text: str, at: int) -> dict[str, object] | None:
     while i < len(text):
         while i < len(text) and text[i] == " ":
             i += 1
-        if i >= len(text):
-            break
-        if text[i] != ";":
+        if text[i : i + 1] != ";":  # (members come stripped: spaces are never last)
             return None
         i += 1
         while i < len(text) and text[i] == " ":

@@ -59,9 +59,6 @@ class Routes:
         """Every route's config, in order (what the client holds: ``_holding``)."""
         return tuple(config for _, _, _, config in self._table)
 
-    def __len__(self) -> int:
-        return len(self._table)
-
     def __repr__(self) -> str:
         return f"Routes({len(self._table)} patterns)"
 
@@ -88,9 +85,11 @@ def _parse_key(key: object) -> tuple[str | None, bool, str]:
 
 
 def compile_routes(
-    routes: object, validate: Callable[[Mapping[str, Any]], dict[str, Any]]
+    routes: Mapping[object, Any], validate: Callable[[Mapping[str, Any]], dict[str, Any]]
 ) -> Routes:
     """Check and compile ``routes``; ``validate`` checks each route's config as per-request keys.
+
+    ``routes`` is a mapping already (the ``routes`` key's own validator said so).
 
     >>> from axios_like._config import validate
     >>> r = compile_routes({"GET /reports/**": {"timeout": 30.0}},
@@ -100,8 +99,6 @@ def compile_routes(
     >>> r.match("POST", "https://x/reports/1", "/reports/1") is None
     True
     """
-    if not isinstance(routes, Mapping):
-        raise ConfigError("routes", f"must be a mapping of patterns to configs; got {routes!r}")
     table = []
     for key, config in routes.items():
         method, whole, pattern = _parse_key(key)

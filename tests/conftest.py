@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ import pytest
 import axios_like
 from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer
+from tests import _core_coverage
 
 
 @pytest.fixture
@@ -128,3 +129,15 @@ async def make_client(request: pytest.FixtureRequest) -> AsyncIterator[Callable[
     yield factory
     for both in made:
         await both.close()
+
+
+# ---------------------------------------------------------------- the core's coverage floor
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """After the tests, and after pytest-cov (an inner wrapper) has combined its data:
+    fail the run if a core module is below 100% branch coverage (tests/_core_coverage.py)."""
+    result = yield
+    _core_coverage.check(session)
+    return result

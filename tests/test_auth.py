@@ -22,6 +22,13 @@ from axios_like.auth import GENERATION_KEY, REPLAYED_KEY, AuthRefreshError, Bear
 from axios_like.testing.server import FlakyServer, Reply, Seen
 from tests.conftest import Both
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 OLD = "old-SECRET-4f1c9e"
 NEW = "new-SECRET-8b2d7a"
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 import axios_like
 from axios_like import transports
 from axios_like.testing import instant_retries
+from axios_like.testing.server import FlakyServer
+from tests.conftest import Both
 
 Handler = Callable[[socket.socket, bytes], None]
 
@@ -307,3 +311,40 @@ def test_limits_are_validated() -> None:
             axios_like.create(max_content_length=bad)  # type: ignore[arg-type]
         with pytest.raises(axios_like.ConfigError, match="max_body_length"):
             axios_like.create(max_body_length=bad)  # type: ignore[arg-type]
+
+
+async def test_a_streamed_body_under_the_limit_goes_whole_and_no_body_is_never_refused(
+    make_client: Callable[..., Both], server: FlakyServer
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"a" * 600
+        yield b"b" * 400
+
+    async def achunks() -> AsyncIterator[bytes]:
+        for chunk in chunks():
+            yield chunk
+
+    api = make_client(base_url=server.url, max_body_length=1000)
+    r = await api.post("/up", content=achunks() if api.is_async else chunks())
+    assert r.status == 200
+    seen = server.requests_for("/up")
+    assert [s.body for s in seen] == [b"a" * 600 + b"b" * 400]
+    assert seen[0].headers["transfer-encoding"] == "chunked"  # counted as it went
+    assert (await api.get("/none")).status == 200  # no length, no stream: nothing to count
+    assert server.requests_for("/none")[0].body == b""
+
+
+def test_file_kind_answers_none_for_text_files_and_files_it_cannot_read(tmp_path: Path) -> None:
+    from axios_like._body import file_kind
+
+    path = tmp_path / "f.txt"
+    path.write_text("hello", encoding="utf-8")
+    with path.open("rb") as binary:
+        assert file_kind(binary) is True
+    with path.open(encoding="utf-8") as text:
+        assert file_kind(text) is None  # a text file: left to httpx
+    closed = path.open("rb")
+    closed.close()
+    assert file_kind(closed) is None  # read(0) raises ValueError
+    assert file_kind(b"bytes") is None
+    assert file_kind(io.BytesIO(b"x")) is True

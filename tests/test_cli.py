@@ -29,6 +29,12 @@ from axios_like.testing.server import FlakyServer, Reply
 pytestmark = pytest.mark.usefixtures("instant")
 
 
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 def _closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -183,6 +189,61 @@ def test_base_alone_keeps_exponential_and_defaults_stay_the_librarys() -> None:
     assert _cli._client_config(parser.parse_args(["GET", "http://h/"])) == {}
     config = _cli._client_config(parser.parse_args(["GET", "http://h/", "--base", "0.3"]))
     assert repr(config["retry_strategy"]) == repr(axios_like.ExponentialBackoff(base=0.3))
+
+
+@pytest.mark.parametrize(
+    ("strategy", "built", "longest"),
+    [
+        # exponential: base 0.5 capped at 0.5, plus its documented jitter (up to 50% on top)
+        ([], "ExponentialBackoff(base=0.5, multiplier=2.0, max_delay=0.5, jitter=0.5)", 0.75),
+        (["--strategy", "fixed"], "FixedDelay(delay=0.5)", 0.5),
+        (["--strategy", "linear"], "LinearBackoff(base=0.5, increment=0.5, max_delay=0.5)", 0.5),
+    ],
+)
+def test_max_delay_alone_below_the_default_base_caps_the_waits(
+    strategy: list[str],
+    built: str,
+    longest: float,
+    server: FlakyServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server.script("/flaky", [Reply(503), Reply(503), Reply(503), Reply(200, json={"ok": 1})])
+    args = ["request", "GET", f"{server.url}/flaky", "--max-delay", "0.5", *strategy]
+    assert main([*args, "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "> --base not given: 0.5 (the default 1 capped by --max-delay 0.5)" in err
+    assert f"> max_retries=3, {built}, timeout=10.0" in err
+    waits = [float(w.split("s", 1)[0]) for w in err.split("wait ")[1:]]
+    assert len(waits) == 3
+    assert all(0.5 <= w <= longest for w in waits), waits
+    assert server.count("/flaky") == 4
+    # without -v: the same strategy, and nothing on stderr
+    parser = _cli.argparse.ArgumentParser()
+    _cli.add_arguments(parser)
+    assert repr(_cli._client_config(parser.parse_args(args[1:]))["retry_strategy"]) == built
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""
+    assert server.count("/flaky") == 5  # the script's last reply repeats: one more call, 200
+
+
+@pytest.mark.parametrize(
+    ("args", "base"),
+    [
+        (["--max-delay", "2"], 1.0),  # above the default base: the default stays
+        (["--max-delay", "1"], 1.0),
+        (["--max-delay", "0"], 0.0),
+        (["--base", "0.1", "--max-delay", "0.5"], 0.1),  # given: kept
+    ],
+)
+def test_the_base_is_capped_only_when_not_given_and_above_max_delay(
+    args: list[str], base: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = _cli.argparse.ArgumentParser()
+    _cli.add_arguments(parser)
+    parsed = parser.parse_args(["GET", "http://h/", *args])
+    assert _cli._client_config(parsed)["retry_strategy"].base == base  # type: ignore[attr-defined]
+    said = _cli.capped_base(parsed)
+    assert said == (base if args[0] == "--max-delay" and base < 1.0 else None)
 
 
 # ---------------------------------------------------------------- failures: exit 1
@@ -362,6 +423,35 @@ def test_python_m_axios_like_request_subprocess(server: FlakyServer) -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout) == {"id": 1, "name": "Ada"}
+
+
+def test_python_m_axios_like_in_process_runs_main_and_exits_with_its_status(
+    server: FlakyServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same entry point run in this process (runpy), so coverage sees its last line."""
+    import runpy
+    import warnings
+
+    server.script("/users/1", [Reply(200, json={"id": 1})])
+    monkeypatch.setattr(sys, "argv", ["axios-like", "request", "GET", f"{server.url}/users/1"])
+    with warnings.catch_warnings():
+        # runpy warns that axios_like.__main__ is imported already (by this module)
+        warnings.filterwarnings("ignore", "'axios_like.__main__' found in sys.modules")
+        with pytest.raises(SystemExit) as done:
+            runpy.run_module("axios_like", run_name="__main__")
+    assert done.value.code == 0
+    assert json.loads(capsys.readouterr().out) == {"id": 1}
+
+
+def test_the_argument_type_net_turns_a_value_error_into_a_message_quoting_the_text() -> None:
+    checked = _cli._argument_type(int)
+    assert checked("12") == 12
+    with pytest.raises(_cli.argparse.ArgumentTypeError) as caught:
+        checked("twelve")
+    assert str(caught.value) == (
+        "cannot read 'twelve': invalid literal for int() with base 10: 'twelve'"
+    )
+    assert caught.value.__cause__ is None
 
 
 def test_non_ascii_header_value_is_a_config_error_not_a_crash() -> None:
@@ -635,8 +725,8 @@ def test_json_file_errors_name_the_file(
             "--base 40 with --max-delay 30 (the default): ExponentialBackoff.base: must be <= ",
         ),
         (
-            ["--max-delay", "0.5"],
-            "--base 1 (the default) with --max-delay 0.5: ExponentialBackoff.base: must be <= ",
+            ["--base", "2", "--max-delay", "0.5"],
+            "--base 2 with --max-delay 0.5: ExponentialBackoff.base: must be <= max_delay=0.5",
         ),
         (
             ["--strategy", "linear", "--base", "5", "--max-delay", "2"],

@@ -94,6 +94,26 @@ def test_module_runs_as_a_script(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_module_as_a_script_in_process_exits_with_mains_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, in this process (runpy), so coverage sees the script's last line."""
+    import runpy
+    import warnings
+
+    stale = tmp_path / "retry.md"
+    start = "<!-- policy-table:start -->"
+    page = PAGE.read_text(encoding="utf-8")
+    assert start in page
+    stale.write_text(page.replace(start, f"{start}\n| a stale row |"), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["_docs", "--check", str(stale)])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'axios_like._docs' found in sys.modules")
+        with pytest.raises(SystemExit) as done:
+            runpy.run_module("axios_like._docs", run_name="__main__")
+    assert done.value.code == 1
+
+
 def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.DOTALL)
 

@@ -27,6 +27,13 @@ from axios_like.testing import Fault, FaultTransport, RecordedRequest, instant_r
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 # ---------------------------------------------------------------- real sockets
 
 

@@ -15,6 +15,13 @@ from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 # ---------------------------------------------------------------- api.defaults
 
 
@@ -100,6 +107,24 @@ def test_good_writes_apply_and_del_restores_the_library_default(server: FlakySer
         api.defaults.pop("base_url")
     assert api.defaults.pop("base_url", "none") == "none"
     api.close()
+
+
+def test_headers_written_whole_replace_the_defaults_and_del_empties_them() -> None:
+    with axios_like.create(headers={"X-Old": "1"}) as api:
+        api.defaults["headers"] = {"X-Team": "billing", "X-Drop": None}  # None: left out
+        assert list(api.defaults["headers"].items()) == [("x-team", "billing")]
+        api.defaults |= {"timeout": 5.0}
+        assert api.defaults["timeout"] == 5.0
+        assert del_headers(api) == []
+        api.defaults["headers"]["X-After"] = "ok"  # still the checked kind
+        with pytest.raises(axios_like.ConfigError, match="headers"):
+            api.defaults["headers"]["X-Count"] = 3  # type: ignore[assignment]
+        assert list(api.defaults["headers"].items()) == [("x-after", "ok")]
+
+
+def del_headers(api: axios_like.Client) -> list[tuple[str, str]]:
+    del api.defaults["headers"]
+    return list(api.defaults["headers"].items())
 
 
 # ---------------------------------------------------------------- request(config)

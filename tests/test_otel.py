@@ -5,6 +5,7 @@ Against the OpenTelemetry SDK's in-memory span exporter and metric reader.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, Metric
@@ -24,7 +26,19 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import axios_like
 import axios_like.logging as al_logging
-from axios_like._control import Admission, Refuse, StopReason, Ticket, Verdict
+from axios_like._control import (
+    SEND,
+    Admission,
+    AttemptKind,
+    Failure,
+    Origin,
+    Refuse,
+    Step,
+    StopReason,
+    Ticket,
+    Verdict,
+    Wait,
+)
 from axios_like.instrumentation import AttemptInfo, CallInfo
 from axios_like.instrumentation._otel import ATTEMPT_BUCKETS, BUCKETS
 from axios_like.otel import METRICS, TelemetryController, instrument, uninstrument
@@ -32,6 +46,12 @@ from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import TEST_TRANSPORT, Both
 
 pytestmark = pytest.mark.usefixtures("instant")
+
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
 
 
 class Open(SpanProcessor):
@@ -713,3 +733,126 @@ def test_the_docstring_examples_hold(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ---------------------------------------------------------------- the controller's corners
+
+
+class Waiter:
+    """Asks every attempt to wait two minutes: past max_retry_after, so it is refused."""
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        return Wait(120.0, "rate limit")
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        pass
+
+
+async def test_an_attempt_refused_after_its_span_started_ends_it_unsent(
+    server: FlakyServer, make_client: Callable[..., Both], otel: Telemetry
+) -> None:
+    # every controller is asked before a Wait is judged: telemetry (last) started the span
+    api = make_client(base_url=server.url, circuit_breaker=Waiter())
+    otel.instrument(api)
+    with pytest.raises(axios_like.RateLimitedError):
+        await api.get("/never")
+    assert server.count("/never") == 0
+    (client,) = otel.spans(SpanKind.CLIENT)
+    assert _attrs(client)["error.type"] == "axios_like.RateLimitedError"
+    assert client.status.status_code is StatusCode.ERROR
+    (call,) = otel.spans(SpanKind.INTERNAL)
+    assert _attrs(call)["axios_like.attempts"] == 0
+    assert "http.client.request.duration" not in otel.metrics()  # nothing went on the wire
+
+
+def _ticket(attempt: int, call: dict[object, Any]) -> Ticket:
+    origin = Origin("https", "api.example.com", 443)
+    kind = AttemptKind.FIRST if attempt == 1 else AttemptKind.RETRY
+    return Ticket(origin, "GET", attempt, kind, httpx.Headers(), {"url": "/x"}, call)
+
+
+def test_an_attempt_never_recorded_is_ended_when_the_next_one_begins(otel: Telemetry) -> None:
+    controller = TelemetryController(otel.tracer_provider, otel.meter_provider)
+    call: dict[object, Any] = {}
+    assert controller.admit(_ticket(1, call), 0.0) is SEND
+    assert controller.admit(_ticket(2, call), 1.0) is SEND  # attempt 1 was never recorded
+    (first,) = otel.spans(SpanKind.CLIENT)
+    assert _attrs(first)["error.type"] == "axios_like.NotRecorded"
+    done = Verdict(Step.DONE, Failure.NONE, 200, None, "ok", None, None, 0.1)
+    controller.record(_ticket(2, call), done, 1.1)
+    second = otel.spans(SpanKind.CLIENT)[1]
+    assert (_attrs(second)["http.response.status_code"], second.status.status_code) == (
+        200,
+        StatusCode.UNSET,
+    )
+    assert len(otel.spans(SpanKind.INTERNAL)) == 1
+
+
+def test_without_providers_the_global_ones_are_used(
+    otel: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import metrics, trace
+
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: otel.tracer_provider)
+    monkeypatch.setattr(metrics, "get_meter_provider", lambda: otel.meter_provider)
+    controller = TelemetryController()
+    call: dict[object, Any] = {}
+    controller.admit(_ticket(1, call), 0.0)
+    done = Verdict(Step.DONE, Failure.NONE, 204, None, "ok", None, None, 0.1)
+    controller.record(_ticket(1, call), done, 0.1)
+    assert [s.kind for s in otel.spans()] == [SpanKind.CLIENT, SpanKind.INTERNAL]
+    assert "http.client.request.duration" in otel.metrics()
+
+
+def test_without_the_suppression_key_http_instrumentation_is_left_alone(
+    otel: Telemetry,
+) -> None:
+    from opentelemetry import context
+
+    controller = TelemetryController(otel.tracer_provider, otel.meter_provider)
+    key = controller.otel.suppress_http_key
+    assert key is not None  # this OpenTelemetry has it: the attempt suppresses httpx's spans
+    call: dict[object, Any] = {}
+    controller.admit(_ticket(1, call), 0.0)
+    assert context.get_value(key) is True
+    controller.record(
+        _ticket(1, call), Verdict(Step.DONE, Failure.NONE, 200, None, "ok", None, None, 0.1), 0.1
+    )
+    assert context.get_value(key) is None  # detached again
+    # an OpenTelemetry without the key: nothing is set, the span still is current
+    controller.otel = dataclasses.replace(controller.otel, suppress_http_key=None)
+    controller.admit(_ticket(1, call), 1.0)
+    assert context.get_value(key) is None
+    assert trace_api.get_current_span().get_span_context().is_valid
+    controller.record(
+        _ticket(1, call), Verdict(Step.DONE, Failure.NONE, 200, None, "ok", None, None, 0.1), 1.1
+    )
+    assert len(otel.spans(SpanKind.CLIENT)) == 2
+
+
+def test_the_package_loads_the_controller_only_when_asked() -> None:
+    import axios_like.instrumentation as instrumentation
+    from axios_like.instrumentation import _controller
+
+    assert instrumentation.TelemetryController is _controller.TelemetryController
+    assert instrumentation.METRICS is _controller.METRICS
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        instrumentation.Nope  # noqa: B018
+
+
+def test_a_malformed_log_record_is_kept_as_it_is() -> None:
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "%s and %s", ("one",), None)
+    assert al_logging.RedactingFilter().filter(record) is True
+    assert (record.msg, record.args) == ("%s and %s", ("one",))  # logging reports it later
+
+
+def test_install_twice_leaves_one_filter_per_logger() -> None:
+    name = "axios_like.tests.install"
+    logger = logging.getLogger(name)
+    first = al_logging.install((name,))
+    try:
+        second = al_logging.install((name,))
+        assert second is not first
+        assert logger.filters == [first]
+    finally:
+        logger.removeFilter(first)

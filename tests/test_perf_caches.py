@@ -40,6 +40,24 @@ def test_the_cache_is_bounded() -> None:
     assert 0 < len(_urls._URLS) <= _urls._URLS_MAX
 
 
+def test_the_origin_table_is_bounded_and_never_holds_credentials() -> None:
+    from axios_like._control import Origin
+    from axios_like._urls import origin_for
+
+    _urls._ORIGINS.clear()
+    for i in range(_urls._URLS_MAX + 10):  # past the bound: the table starts over
+        cfg = {"base_url": f"https://h{i}.example.com", "url": "/x?q=1"}
+        assert origin_for(cfg) == Origin("https", f"h{i}.example.com", 443)
+    assert 0 < len(_urls._ORIGINS) <= 10
+    assert set(_urls._ORIGINS.values()) == {
+        Origin("https", f"h{i}.example.com", 443)
+        for i in range(_urls._URLS_MAX, _urls._URLS_MAX + 10)
+    }
+    secret = {"base_url": "https://user:pw@api.example.com", "url": "/x"}
+    assert origin_for(secret) == Origin("https", "api.example.com", 443)
+    assert [key for key in _urls._ORIGINS if "pw" in key] == []
+
+
 def test_snapshot_follows_use_eject_and_clear() -> None:
     api = axios_like.create()
 

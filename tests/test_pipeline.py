@@ -751,3 +751,48 @@ async def test_a_replay_merges_meta_and_runs_the_attempt_again(
         "Bearer fresh",
     ]
     assert [h.reason for h in r.history] == ["replay", "ok"]
+
+
+# ---------------------------------------------------------------- Call, driven directly
+
+
+def test_a_call_asks_no_controllers_when_it_has_none() -> None:
+    from axios_like._config import library_defaults
+    from axios_like._control import AttemptKind, Origin
+    from axios_like._registries import Interceptors
+    from axios_like._request import Call
+
+    defaults = library_defaults()
+    call = Call(
+        defaults,
+        "get",
+        "https://api.example.com/x",
+        {},
+        Interceptors(allow_async=False),
+        (),
+        is_async=False,
+    )
+    bare = {**call.config, "retry_budget": None, "rate_limit_gate": None}
+    assert call.ticket(bare, 1, AttemptKind.FIRST) is None
+    assert call.scratch is None  # no scratch made for nobody
+    asked = call.ticket(call.config, 1, AttemptKind.FIRST)
+    assert asked is not None
+    controllers, ticket = asked
+    assert controllers == (defaults["retry_budget"], defaults["rate_limit_gate"])
+    assert (ticket.origin, ticket.method, ticket.attempt) == (
+        Origin("https", "api.example.com", 443),
+        "GET",
+        1,
+    )
+    assert ticket.call is call.scratch
+    # a URL that does not resolve: no ticket, the attempt fails in build_request as usual
+    broken = {**call.config, "url": "http://[::1/x"}
+    assert call.ticket(broken, 1, AttemptKind.FIRST) is None
+
+
+async def test_a_url_that_does_not_parse_fails_as_usual_with_routes(
+    make_client: Callable[..., Both],
+) -> None:
+    api = make_client(routes={"/x": {"timeout": 1.0}})
+    with pytest.raises(axios_like.InvalidURLError):
+        await api.get("http://[::1/x")

@@ -284,3 +284,95 @@ def pairs_to_httpx(pairs: list[tuple[str, str]]) -> httpx.Headers | dict[str, st
         return httpx.Headers(pairs)
     except (UnicodeEncodeError, ValueError):  # httpx refuses some values: a dict then
         return dict(pairs)
+
+
+# ---------------------------------------------------------------- structured-field details
+
+
+def test_an_escaped_quote_in_a_quoted_name_neither_ends_it_nor_splits_at_its_comma() -> None:
+    info = parse_rate_limit({"RateLimit": '"a\\"b,c";r=1;t=5, "d";r=2;t=5'}, now_wall=NOW)
+    assert info is not None
+    assert (info.policy, info.remaining, info.reset) == ('a"b,c', 1, 5.0)
+
+
+def test_parameters_spaces_flags_booleans_and_their_limit() -> None:
+    def read(value: str) -> tuple[int | None, float | None] | None:
+        info = parse_rate_limit({"RateLimit": value}, now_wall=NOW)
+        return None if info is None else (info.remaining, info.reset)
+
+    assert read('"d"; r=3;  t=4') == (3, 4.0)  # spaces after ';' are skipped
+    assert read('"d" ;r=3;t=4') == (3, 4.0)  # and before it
+    assert read('"d";r=3;t=4;burst') == (3, 4.0)  # a flag (no value) is read as true
+    assert read('"d";r=3;t=4;x=?1;y=?0') == (3, 4.0)  # booleans
+    assert read('"d";r=3;t=4;x=?2') is None  # not a boolean: the member is dropped
+    assert read('"d";r=3;t=') is None  # a parameter without its value: dropped
+    assert read('"d";r=3;t=4 x') is None  # anything but ';' after a parameter: dropped
+    assert read('"d";r=3;t=4;=1') is None  # a parameter without a key: dropped
+    thirty = "".join(f";p{i}=1" for i in range(30))
+    assert read(f'"d";r=3;t=4{thirty}') == (3, 4.0)  # 32 parameters: read
+    assert read(f'"d";r=3;t=4{thirty};p30=1') is None  # 33: dropped
+
+
+def test_a_negative_reset_is_unknown_and_a_string_partition_is_kept() -> None:
+    info = parse_rate_limit({"RateLimit": '"d";r=3;t=-5;pk="search"'}, now_wall=NOW)
+    assert info == axios_like.RateLimitInfo(3, None, None, None, "d", "search", "ratelimit")
+    long = parse_rate_limit({"RateLimit": f'"d";r=0;t=1;pk="{"k" * 80}"'}, now_wall=NOW)
+    assert long is not None
+    assert long.partition == "k" * 64
+    # a byte sequence that is not base64 (bad padding): the member is dropped
+    assert parse_rate_limit({"RateLimit": '"d";r=0;t=1;pk=:abc:'}, now_wall=NOW) is None
+
+
+def test_draft_07_dictionary_without_a_reset() -> None:
+    info = parse_rate_limit({"RateLimit": "limit=100, remaining=5"}, now_wall=NOW)
+    assert info == axios_like.RateLimitInfo(5, None, 100, None, None, None, "ratelimit")
+
+
+def test_a_mapping_with_values_that_are_not_text_skips_them() -> None:
+    headers = {"X-RateLimit-Remaining": 5, "X-RateLimit-Reset": "10"}
+    info = parse_rate_limit(headers, now_wall=NOW)
+    assert info == axios_like.RateLimitInfo(None, 10.0, None, None, None, None, "x-ratelimit")
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        '"a\x01b";r=1;t=5',  # a control character in a string
+        '"d";r=1;t=5;pk=:YWJj',  # a byte sequence never closed
+        '"d";r=1;t=5;pk=%',  # no bare item starts with '%'
+        "limit=",  # a dictionary member without its value
+    ],
+)
+def test_a_member_that_does_not_parse_is_dropped_and_the_rest_read(member: str) -> None:
+    info = parse_rate_limit({"RateLimit": f'{member}, "ok";r=7;t=9'}, now_wall=NOW)
+    assert info is not None
+    assert (info.policy, info.remaining, info.reset) == ("ok", 7, 9.0)
+
+
+def test_policies_that_are_not_named_or_not_numeric_are_passed_over() -> None:
+    # current draft: a numeric policy member has no name to match a RateLimit member by
+    info = parse_rate_limit(
+        {"RateLimit": '"d";r=1;t=2', "RateLimit-Policy": '100;w=60, "d";q=10;w=30'},
+        now_wall=NOW,
+    )
+    assert info is not None
+    assert (info.limit, info.window) == (10, 30.0)
+    # earlier drafts: only the numeric form says the limit; a named one is skipped
+    named = parse_rate_limit(
+        {"RateLimit-Remaining": "5", "RateLimit-Policy": '"d";q=10;w=30'}, now_wall=NOW
+    )
+    assert named == axios_like.RateLimitInfo(5, None, None, None, None, None, "ratelimit")
+    both = parse_rate_limit(
+        {"RateLimit-Remaining": "5", "RateLimit-Policy": '"d";q=10, 100;w=60'}, now_wall=NOW
+    )
+    assert both is not None
+    assert (both.limit, both.window) == (100, 60.0)
+
+
+@pytest.mark.parametrize("wall", [None, float("nan"), 1e20])
+def test_retry_after_seconds_need_no_usable_wall_clock(wall: float | None) -> None:
+    info = parse_rate_limit({"Retry-After": "5"}, now_wall=wall, status=429)
+    assert info == axios_like.RateLimitInfo(0, 5.0, None, None, None, None, "retry-after")
+    # a date needs one
+    date = {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    assert parse_rate_limit(date, now_wall=wall, status=429) is None

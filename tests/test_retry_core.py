@@ -964,3 +964,49 @@ def test_the_io_check_allows_what_the_core_needs() -> None:
         forbidden_uses("import math\nimport httpx\nfrom datetime import UTC\nx = httpx.Headers()")
         == []
     )
+
+
+# ---------------------------------------------------------------- the steps, one by one
+
+
+def test_classify_says_status_reason_policy_and_health() -> None:
+    from axios_like._retry import Classified, classify
+
+    cfg = make_config("POST")
+    state = make_state(cfg)
+    assert classify(state, status_error(503, cfg)) == Classified(503, "status 503", False, True)
+    assert classify(state, status_error(429, cfg)) == Classified(429, "status 429", True, True)
+    assert classify(state, status_error(404, cfg)) == Classified(404, "status 404", False, False)
+    refused = network_error("connect refused", cfg)
+    assert classify(state, refused) == Classified(None, "connect refused", True, True)
+    assert classify(state, ValueError("mine")) == Classified(None, "ValueError", False, False)
+
+
+def test_is_transient_reads_the_status_of_an_error_and_its_own_retry_status() -> None:
+    from axios_like._retry import is_transient
+
+    cfg = make_config()
+    assert is_transient(status_error(503, cfg)) is True
+    assert is_transient(status_error(500, cfg)) is False  # not in the default retry_status
+    assert is_transient(status_error(500, make_config(retry_status={500}))) is True
+    assert is_transient(network_error("read timeout", cfg)) is True
+    assert is_transient(RuntimeError("mine")) is False
+
+
+def test_admitted_turns_send_into_no_wait_and_a_refusal_of_any_reason_into_its_error() -> None:
+    from axios_like._control import SEND, Origin, Refuse, StopReason
+    from axios_like._retry import admitted
+
+    cfg = make_config()
+    origin = Origin("https", "api.example.com", 443)
+    state = make_state(cfg)
+    assert admitted(state, SEND, 0.0, last_error=None, origin=origin, config=cfg) == 0.0
+    assert repr(SEND) == "SEND"
+    # a refusal by a controller of the client's own (api.controllers) on a first attempt
+    step = admitted(
+        state, Refuse(StopReason.RETRY_BUDGET), 0.0, last_error=None, origin=origin, config=cfg
+    )
+    assert isinstance(step, Raise)
+    assert type(step.error) is axios_like.AxiosLikeError
+    assert str(step.error) == "https://api.example.com:443: not sent (retry_budget)"
+    assert step.error.config is cfg

@@ -13,6 +13,13 @@ from tests.conftest import Both
 
 pytestmark = pytest.mark.usefixtures("instant")
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 ROUTES = {
     "POST /v1/orders": {"max_retries": 0},
     "GET /reports/**": {"max_retries": 5, "headers": {"X-Route": "reports"}},
@@ -126,3 +133,13 @@ async def test_client_only_keys_are_refused_per_request(
 def test_bad_ceiling() -> None:
     with pytest.raises(axios_like.ConfigError, match="max_retries_ceiling"):
         axios_like.create(max_retries_ceiling=-1)
+
+
+def test_repr_counts_the_routes() -> None:
+    api = axios_like.create(routes={"GET /a/*": {"timeout": 1.0}, "/b/**": {"max_retries": 0}})
+    try:
+        assert repr(api).endswith(" routes=Routes(2 patterns)>")
+        with axios_like.create(routes={}) as bare:
+            assert "routes=" not in repr(bare)  # none: not shown
+    finally:
+        api.close()

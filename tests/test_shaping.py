@@ -31,6 +31,13 @@ from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
 
+
+@pytest.fixture
+def server(module_server: FlakyServer) -> FlakyServer:
+    """This module's tests share one server (see conftest), reset per test."""
+    return module_server
+
+
 ORIGIN = Origin("https", "api.example.com", 443)
 
 
@@ -599,3 +606,135 @@ def test_gate_and_limiter_stay_sane_whatever_happens(operations: list[Any]) -> N
         assert remaining is None or remaining >= 0
     rate = limiter.rate(ORIGIN)
     assert rate is None or 0.5 <= rate < float("inf")
+
+
+# ---------------------------------------------------------------- corners, injected clock
+
+OTHER = Origin("https", "other.example.com", 443)
+
+
+def test_a_window_of_unknown_size_ends_with_the_reset_and_then_never_holds() -> None:
+    gate = axios_like.RateLimitGate(rng=random.Random(0))
+    gate.record(ticket(), told(200, {"RateLimit": '"d";r=0;t=10'}), 0.0)  # no quota, no window
+    assert isinstance(gate.admit(ticket(call={}), 5.0), Wait)
+    # the reset passed: what the next window allows is unknown, so nothing is held
+    assert gate.admit(ticket(call={}), 11.0) is SEND
+    assert gate.snapshot(ORIGIN) == {None: (None, None)}
+    assert gate.admit(ticket(call={}), 11.1) is SEND
+
+
+def test_a_thousand_windows_later_the_reset_is_forgotten_and_the_quota_is_full() -> None:
+    gate = axios_like.RateLimitGate(rng=random.Random(0))
+    gate.record(ticket(), told(200, {"RateLimit": '"default";r=0;t=1', **QUOTA}), 0.0)
+    assert gate.admit(ticket(call={}), 20_000.0) is SEND  # q=3 per 10 s: one taken
+    assert gate.snapshot(ORIGIN) == {None: (2, None)}
+
+
+def test_a_reset_without_a_count_teaches_nothing_to_hold_on() -> None:
+    gate = axios_like.RateLimitGate()
+    gate.record(ticket(), told(200, {"RateLimit-Reset": "10", "RateLimit-Limit": "5"}), 0.0)
+    assert gate.snapshot(ORIGIN) == {None: (None, None)}
+    assert [gate.admit(ticket(call={}), 1.0) for _ in range(3)] == [SEND] * 3
+
+
+def test_a_count_without_a_reset_lowers_the_known_window_and_never_raises_it() -> None:
+    gate = axios_like.RateLimitGate()
+    gate.record(ticket(), told(200, {"RateLimit": '"d";r=5;t=10'}), 0.0)
+    gate.record(ticket(), told(200, {"X-RateLimit-Remaining": "2"}), 1.0)
+    assert gate.snapshot(ORIGIN) == {None: (2, 10.0)}
+    gate.record(ticket(), told(200, {"X-RateLimit-Remaining": "8"}), 2.0)
+    assert gate.snapshot(ORIGIN) == {None: (2, 10.0)}
+
+
+def test_a_newer_window_replaces_the_old_one() -> None:
+    gate = axios_like.RateLimitGate()
+    gate.record(ticket(), told(200, {"RateLimit": '"d";r=0;t=10'}), 0.0)
+    gate.record(ticket(), told(200, {"RateLimit": '"d";r=4;t=10'}), 5.0)  # ends at 15, not 10
+    assert gate.snapshot(ORIGIN) == {None: (4, 15.0)}
+
+
+def test_an_answer_after_the_reset_first_releases_the_waiters_of_the_window_that_ended() -> None:
+    gate = axios_like.RateLimitGate(spread=0.3, rng=random.Random(0))
+    gate.record(ticket(), told(200, {"RateLimit": '"default";r=0;t=10', **QUOTA}), 0.0)
+    waiters = [ticket(call={}) for _ in range(2)]
+    assert all(isinstance(gate.admit(w, 5.0), Wait) for w in waiters)  # slots 0 and 1 at 10 s
+    # At 12 s the server says 1 left until 20 s. The two waiters got their slots in the
+    # window that ended (so the queue is empty again) and are still out (so 1 - 2 -> 0).
+    gate.record(ticket(), told(200, {"RateLimit": '"default";r=1;t=8'}), 12.0)
+    assert gate.snapshot(ORIGIN) == {None: (0, 20.0)}
+    nxt = gate.admit(ticket(call={}), 12.5)
+    assert isinstance(nxt, Wait)
+    assert 7.5 <= nxt.seconds < 7.6  # the first slot after 20 s (q=3 over 0.3 s), not the third
+
+
+def test_the_oldest_origin_is_forgotten_past_max_origins() -> None:
+    gate = axios_like.RateLimitGate(max_origins=1)
+    first = ticket(call={})
+    assert gate.admit(first, 0.0) is SEND  # ORIGIN: sent before any quota was known
+    other = Ticket(OTHER, "GET", 1, AttemptKind.FIRST, httpx.Headers(), {"url": "/"}, {})
+    assert gate.admit(other, 0.0) is SEND  # OTHER pushes ORIGIN out
+    assert gate.snapshot(ORIGIN) == {}
+    gate.record(first, told(200), 0.1)  # its answer finds nothing to settle: no error
+    gate.record(first, told(503), 0.1)
+    assert gate.snapshot(ORIGIN) == {}
+    gate.record(other, told(200, {"RateLimit": '"d";r=5;t=10'}), 0.2)
+    assert gate.snapshot(OTHER) == {None: (5, 10.2)}
+    assert repr(gate) == "RateLimitGate(spread=0.2)"
+
+
+@pytest.mark.parametrize(
+    ("url", "base_url", "segment"),
+    [
+        ("/search/code?q=1", None, "search"),
+        ("https://api.example.com/search/code", None, "search"),
+        ("https://api.example.com", None, ""),
+        ("search/code", "https://api.example.com", "search"),
+        ("search/code", "https://api.example.com/v3/", "v3"),
+        ("code#x", "https://api.example.com/search", "search"),
+        ("search?q=1", None, "search"),
+    ],
+)
+def test_the_partition_route_is_the_first_path_segment(
+    url: str, base_url: str | None, segment: str
+) -> None:
+    from axios_like._shaping import _segment
+
+    config = {"url": url, "base_url": base_url}
+    assert _segment(Ticket(ORIGIN, "GET", 1, AttemptKind.FIRST, httpx.Headers(), config, {})) == (
+        segment
+    )
+
+
+def test_limiter_arguments_are_checked_and_shown() -> None:
+    for bad in ({"scale": 0.0}, {"floor": -1.0}, {"bucket": 0.0}, {"burst": 0.0}, {"smooth": 0}):
+        with pytest.raises(ValueError, match="scale, floor, bucket and burst must be > 0"):
+            axios_like.AdaptiveRateLimit(**bad)
+    assert repr(axios_like.AdaptiveRateLimit(beta=0.5, floor=1.0)) == (
+        "AdaptiveRateLimit(beta=0.5, floor=1.0)"
+    )
+
+
+def test_limiter_ignores_refusals_it_did_not_admit_and_answers_without_a_status() -> None:
+    limiter = axios_like.AdaptiveRateLimit(floor=1.0)
+    limiter.record(ticket(), told(None), 0.0)  # a network error: says nothing of the rate
+    assert limiter.rate(ORIGIN) is None
+    limiter.record(ticket(), told(429), 0.0)
+    rate = limiter.rate(ORIGIN)
+    assert rate is not None
+    limiter.record(ticket(call={}), told(None, step=Step.REFUSED), 0.1)  # never admitted by it
+    assert limiter.rate(ORIGIN) == rate
+    assert isinstance(limiter.admit(ticket(call={}), 0.1), Wait)  # and no token was given back
+
+
+def test_limiter_forgets_the_oldest_origin_past_max_origins() -> None:
+    limiter = axios_like.AdaptiveRateLimit(floor=1.0, max_origins=1)
+    limiter.record(ticket(), told(429), 0.0)
+    call: dict[object, Any] = {}
+    assert isinstance(limiter.admit(ticket(call=call), 0.0), Wait)  # a token promised
+    other = Ticket(OTHER, "GET", 1, AttemptKind.FIRST, httpx.Headers(), {"url": "/"}, {})
+    limiter.record(other, told(429), 0.1)  # OTHER pushes ORIGIN out
+    assert limiter.rate(ORIGIN) is None
+    assert limiter.rate(OTHER) is not None
+    limiter.record(ticket(call=call), told(None, step=Step.REFUSED), 0.2)  # nothing to refund
+    assert limiter.rate(ORIGIN) is None
+    assert limiter.admit(ticket(call={}), 0.3) is SEND  # ORIGIN is unknown again

@@ -222,8 +222,7 @@ class _CallScope:
         otel = self.controller.otel
         span, token = self.span, self.token
         self.span = self.token = self.attempt = None
-        if token is not None:
-            otel.context.detach(token)
+        otel.context.detach(token)  # begin() sets the span and its token together
         if info is not None and info.status is not None:
             span.set_attribute("http.response.status_code", info.status)
         if kind is not None:
