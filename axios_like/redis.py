@@ -514,6 +514,8 @@ class RedisState:
         for thread in before:  # a stopped run's thread ends within one sync's timeout
             while thread.is_alive() and not stop.is_set() and not self._closed.is_set():
                 thread.join(self._timeout)
+        if stop.is_set() or self._closed.is_set():
+            return  # stopped while it waited: it never synced
         connection = self._connect()
         try:
             while not stop.is_set() and not self._closed.is_set():

@@ -28,6 +28,7 @@ from axios_like._control import (
     Wait,
     compose,
 )
+from axios_like._fleet import BreakerView, Lease
 from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
@@ -403,3 +404,62 @@ def test_a_write_whose_attach_raises_keeps_what_the_client_held(server: FlakySer
         api.controllers.add(Refusing())
     api.close()
     assert old.events == [("attach", api), ("detach", api)]  # still held until the close
+
+
+class FakeShared:
+    """A shared state (the fleet seam) that records registrations and the hand-overs."""
+
+    sync_interval = 1.0
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def budget_lease(
+        self, origin: Origin, lock: Any, ratio: float, window: float, reserve: float
+    ) -> Lease:
+        return Lease(origin, lock, ratio, window, reserve)
+
+    def breaker_view(self, origin: Origin, lock: Any, apply: Any, break_cap: float) -> BreakerView:
+        return BreakerView(origin, lock, apply, break_cap)
+
+    def release(self, item: object) -> None:
+        self.events.append(("release", item))
+
+    def renew(self, item: object) -> None:
+        self.events.append(("renew", item))
+
+    def attach(self, owner: object) -> None:
+        self.events.append(("attach", owner))
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+
+
+async def test_a_shared_budget_and_breaker_release_at_their_last_detach_and_renew_at_the_next(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/down", [Reply(503)])
+    shared = FakeShared()
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    first = make_client(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    second = make_client(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    with pytest.raises(axios_like.HTTPStatusError):
+        await first.get("/down", max_retries=0)
+    origin = Origin("http", "127.0.0.1", server.port)
+    lease, view = budget._states[origin].lease, breaker._states[origin].view
+    assert lease is not None
+    assert view is not None
+    shared.events.clear()
+    await first.close()  # the second client still holds them: nothing released
+    assert [event for event, _ in shared.events] == ["detach", "detach"]
+    shared.events.clear()
+    await second.close()
+    await second.close()  # twice: once
+    assert {e for e in shared.events if e[0] != "detach"} == {("release", lease), ("release", view)}
+    assert len(shared.events) == 4
+    shared.events.clear()
+    third = make_client(base_url=server.url, retry_budget=budget)
+    assert shared.events == [("renew", lease), ("attach", third.client)]  # before the attach
+    await third.close()
+    assert shared.events[2:] == [("release", lease), ("detach", third.client)]

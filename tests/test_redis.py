@@ -1048,7 +1048,7 @@ def test_a_sync_that_timed_out_but_ran_later_is_not_counted_twice(
             def refuse(**kwargs: Any) -> Any:
                 raise redis.ConnectionError("refused")
 
-            calls._script = refuse  # type: ignore[assignment]
+            calls._script = refuse
             assert shared.sync() is False
             calls._script = real
             assert shared.sync()
