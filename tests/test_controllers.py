@@ -463,3 +463,21 @@ async def test_a_shared_budget_and_breaker_release_at_their_last_detach_and_rene
     assert shared.events == [("renew", lease), ("attach", third.client)]  # before the attach
     await third.close()
     assert shared.events[2:] == [("release", lease), ("detach", third.client)]
+
+
+class Stuck(Held):
+    """A controller whose ``detach`` raises too."""
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+        raise ValueError("cannot let go")
+
+
+def test_the_attach_error_goes_first_when_undoing_an_attach_raises_too() -> None:
+    stuck, refusing = Stuck(), Refusing()
+    with pytest.raises(RuntimeError, match="cannot hold it") as caught:
+        axios_like.create(circuit_breaker=stuck, retry_budget=refusing)
+    assert [event for event, _ in stuck.events] == ["attach", "detach"]
+    notes = caught.value.__notes__
+    assert len(notes) == 1
+    assert "cannot let go" in notes[0]
