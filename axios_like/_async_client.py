@@ -96,17 +96,24 @@ class AsyncClient(AsyncVerbs):
         )
         #: The request defaults every call merges its overrides over.
         self.defaults: Defaults = defaults
-        self._http = httpx.AsyncClient(**http_kwargs)
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=True)
         self._middleware: MiddlewareStack[AsyncMiddleware] = MiddlewareStack(allow_async=True)
         #: ``api.controllers``: the client's own attempt controllers (telemetry, ...).
         self.controllers = ControllerRegistry(on_change=self._hold)
         # The controllers it holds learn it (attach), and learn when it closes (detach):
-        # fleet mode's sync thread lives as long as a client holds it.
+        # fleet mode's sync thread lives as long as a client holds it. They learn it
+        # before the httpx client opens: an attach that raises leaves nothing open
+        # (and detaches what it attached), and an httpx client that fails to open
+        # detaches them all.
         self._holdings = Holdings()
         self.defaults.watch(self._hold)
         self._hold()
+        try:
+            self._http = httpx.AsyncClient(**http_kwargs)
+        except BaseException:
+            self._holdings.release(self)
+            raise
 
     def _hold(self) -> None:
         """Tell the controllers this client holds now (defaults, routes, ``controllers``)."""

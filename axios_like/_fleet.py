@@ -20,6 +20,13 @@ Rules:
    to it, which clients call when they are created and when they close
    (``axios_like._holding``). ``RedisState`` runs its sync thread while a holder
    is attached. Never on the request path.
+4. A shared state may also offer ``release(item)`` / ``renew(item)`` (getattr
+   too), called under the caller's lock with a lease or view it returned: the
+   budget or breaker releases them when no client holds it any more (its last
+   ``detach``) and renews them when a client holds it again (its next
+   ``attach``). A released item is not synced (``live`` is False: local) and
+   keeps its counts for the renewal. A shared state must hold leases and views
+   weakly: a budget or breaker that is garbage-collected leaves no registration.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Protocol, runtime_checkable
 
 from ._control import Origin
 
-__all__ = ["BreakerView", "Lease", "SharedState"]
+__all__ = ["BreakerView", "Holders", "Lease", "SharedState"]
 
 
 class Lease:
@@ -43,6 +50,7 @@ class Lease:
     """
 
     __slots__ = (
+        "__weakref__",
         "firsts",
         "live",
         "lock",
@@ -87,6 +95,7 @@ class BreakerView:
     """
 
     __slots__ = (
+        "__weakref__",
         "apply",
         "break_cap",
         "changes",
@@ -124,6 +133,41 @@ class BreakerView:
         self.pending = (op, seconds)
         self.changes += 1
         self.wants_probe = self.probing = self.probe_held = False
+
+
+class Holders:
+    """Who holds an object (clients, by identity), counted: first attach, last detach.
+
+    A detach without a matching attach (a second close) does nothing. Not thread-safe:
+    call it under the owner's lock.
+    """
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._counts)
+
+    def add(self, owner: object) -> bool:
+        """Count one attach by ``owner``; True if nobody held it before."""
+        first = not self._counts
+        key = id(owner)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return first
+
+    def remove(self, owner: object) -> bool:
+        """Count one detach by ``owner``; True if that was the last holder."""
+        key = id(owner)
+        held = self._counts.get(key, 0)
+        if held == 0:
+            return False
+        if held > 1:
+            self._counts[key] = held - 1
+            return False
+        del self._counts[key]
+        return not self._counts
 
 
 @runtime_checkable

@@ -18,6 +18,9 @@ Rules of this module:
    routes, ``api.controllers``): one ``attach``, then one ``detach``.
 3. Never on the request path: only at create, at close and on writes to
    ``api.defaults`` / ``api.controllers``. Closing twice detaches once.
+   An ``attach`` that raises leaves the client holding what it held before
+   (the ones attached with it are detached again); ``create()`` then opens
+   nothing (the client attaches before it opens its httpx client).
 4. A per-request override is held by no client: it is never attached.
 """
 
@@ -66,9 +69,21 @@ class Holdings:
             now = {id(c): c for c in controllers}
             gone = [c for key, c in self._held.items() if key not in now]
             added = [c for key, c in now.items() if key not in self._held]
+            attached: list[object] = []
+            try:
+                for controller in added:
+                    _tell(controller, "attach", owner)
+                    attached.append(controller)
+            except BaseException as exc:
+                # An attach raised: the client holds what it held before (those just
+                # attached are detached again), and the caller sees the error.
+                for controller in reversed(attached):
+                    try:
+                        _tell(controller, "detach", owner)
+                    except Exception as undo:  # the attach error goes first, with a note
+                        exc.add_note(f"and detaching {controller!r} again raised {undo!r}")
+                raise
             self._held = now
-            for controller in added:
-                _tell(controller, "attach", owner)
             for controller in gone:
                 _tell(controller, "detach", owner)
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final, Literal
 
 import httpx
@@ -50,7 +50,7 @@ from ._control import (
     Verdict,
 )
 from ._exceptions import ConfigError
-from ._fleet import BreakerView, Lease, SharedState
+from ._fleet import BreakerView, Holders, Lease, SharedState
 
 __all__ = ["BreakerState", "CircuitBreaker", "RetryBudget"]
 
@@ -123,6 +123,14 @@ def _forward(shared: SharedState | None, method: str, owner: object) -> None:
     hook = getattr(shared, method, None)
     if hook is not None:
         hook(owner)
+
+
+def _hand(shared: SharedState | None, method: str, items: Iterable[object]) -> None:
+    """``release`` or ``renew`` each lease or view at ``shared`` (if it offers it: getattr)."""
+    hook = getattr(shared, method, None)
+    if hook is not None:
+        for item in items:
+            hook(item)
 
 
 class _Ring:
@@ -239,6 +247,8 @@ class RetryBudget:
         self._rate = self._reserve / self._window
         self._states: dict[Origin, _Budget] = {}
         self._lock = threading.Lock()
+        #: The clients holding it (fleet mode: its leases are synced while one does).
+        self._holders = Holders()
 
     @property
     def ratio(self) -> float:
@@ -259,12 +269,24 @@ class RetryBudget:
         """``owner`` (a client) holds this budget from now on: clients call it when
         created and when their defaults start naming it. Forwarded to ``shared``
         (fleet mode's sync thread runs while a client holds it). Not on the request path."""
-        _forward(self._shared, "attach", owner)
+        if self._shared is not None:
+            with self._lock:  # the first holder renews the leases the last one released
+                if self._holders.add(owner):
+                    _hand(self._shared, "renew", self._leases())
+            _forward(self._shared, "attach", owner)
 
     def detach(self, owner: object) -> None:
         """``owner`` no longer holds this budget (it closed, or its defaults dropped it);
-        forwarded to ``shared``, which stops its sync thread when no client holds it."""
-        _forward(self._shared, "detach", owner)
+        forwarded to ``shared``, which stops its sync thread when no client holds it.
+        The last holder's detach releases the budget's leases (no longer synced)."""
+        if self._shared is not None:
+            with self._lock:
+                if self._holders.remove(owner):
+                    _hand(self._shared, "release", self._leases())
+            _forward(self._shared, "detach", owner)
+
+    def _leases(self) -> list[Lease]:
+        return [state.lease for state in self._states.values() if state.lease is not None]
 
     def __repr__(self) -> str:
         return (
@@ -536,17 +558,31 @@ class CircuitBreaker:
         self._width = self._window / _BUCKETS
         self._states: dict[Origin, _Breaker] = {}
         self._lock = threading.Lock()
+        #: The clients holding it (fleet mode: its views are synced while one does).
+        self._holders = Holders()
 
     def attach(self, owner: object) -> None:
         """``owner`` (a client) holds this breaker from now on: clients call it when
         created and when their defaults start naming it. Forwarded to ``shared``
         (fleet mode's sync thread runs while a client holds it). Not on the request path."""
-        _forward(self._shared, "attach", owner)
+        if self._shared is not None:
+            with self._lock:  # the first holder renews the views the last one released
+                if self._holders.add(owner):
+                    _hand(self._shared, "renew", self._views())
+            _forward(self._shared, "attach", owner)
 
     def detach(self, owner: object) -> None:
         """``owner`` no longer holds this breaker (it closed, or its defaults dropped it);
-        forwarded to ``shared``, which stops its sync thread when no client holds it."""
-        _forward(self._shared, "detach", owner)
+        forwarded to ``shared``, which stops its sync thread when no client holds it.
+        The last holder's detach releases the breaker's views (no longer synced)."""
+        if self._shared is not None:
+            with self._lock:
+                if self._holders.remove(owner):
+                    _hand(self._shared, "release", self._views())
+            _forward(self._shared, "detach", owner)
+
+    def _views(self) -> list[BreakerView]:
+        return [state.view for state in self._states.values() if state.view is not None]
 
     def __repr__(self) -> str:
         return (

@@ -14,7 +14,8 @@ One daemon thread per ``RedisState`` (serving sync and async clients alike)
 syncs them once per ``sync_interval`` with ONE server-side Lua script call
 (EVALSHA), using the Redis server's clock (``TIME``), never the clients':
 
-- it reports the first attempts and retries made since the last sync, and
+- it reports the first attempts and retries (cumulative, numbered: a report
+  that timed out here but that Redis ran later is not counted twice), and
   gets a new lease back: the fleet's allowance over the window
   (``ratio`` x the fleet's first attempts + ``min_retries`` - the fleet's
   retries), split among the live leases (at least 1 each while the
@@ -27,8 +28,13 @@ syncs them once per ``sync_interval`` with ONE server-side Lua script call
 
 The thread runs while a client holds the state: clients ``attach`` the
 budgets and breakers they hold when created and ``detach`` them when they
-close (``axios_like._holding``); the last ``detach`` stops the thread and
-closes its connection, and the next client starts a new one.
+close (``axios_like._holding``); the last ``detach`` tells the thread to
+stop and returns at once (the thread ends after its sync in flight, closing
+its own connection), and the next client starts a new one (which waits for
+the old thread's last sync: one sync at a time). A budget or breaker whose
+last client closed releases its leases or views (no longer in the script
+call) and renews them when a client holds it again; the state holds them
+weakly, so one that is garbage-collected leaves no registration either.
 
 Every key is hash-tagged ``{namespace}`` (one namespace is one Redis Cluster
 slot) and expires. If Redis is down, slow or partitioned, the sync times out
@@ -40,6 +46,7 @@ they rejoin the fleet when Redis answers again (one INFO).
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import threading
 import time
@@ -56,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError('axios_like.redis needs redis-py: pip install "axios_like[redis]"') from exc
 
 from ._control import Origin
-from ._fleet import ApplyFleet, BreakerView, Lease
+from ._fleet import ApplyFleet, BreakerView, Holders, Lease
 
 __all__ = ["RedisState"]
 
@@ -68,10 +75,19 @@ _LEASE_LIFE: Final = 3.0
 _PROBE_LIFE: Final = 3.0
 
 # One call per sync: every budget's report and lease, every breaker's publish and read.
-# KEYS: 3 per budget (window counts, leases, live members), then 3 per breaker
-# (open, tripped, probe). ARGV: owner, lease ttl ms, probe ttl ms, #budgets, #breakers,
-# then 6 per budget (member, firsts, retries, ratio, window ms, reserve) and
-# 4 per breaker (op 0/1 open/2 close, open ms, wants probe 0/1, tripped ttl ms).
+# KEYS: 4 per budget (window counts, leases, live members, reports seen), then 3 per
+# breaker (open, tripped, probe). ARGV: owner, lease ttl ms, probe ttl ms, #budgets,
+# #breakers, the sync's sequence number, then 8 per budget (member, firsts, retries,
+# ratio, window ms, reserve, firsts acked, retries acked) and 4 per breaker (op 0/1
+# open/2 close, open ms, wants probe 0/1, tripped ttl ms).
+#
+# A budget's firsts and retries are cumulative (all ever taken from its lease), with
+# the part the last sync that answered applied (acked). A call that timed out here may
+# still run in Redis later (paused, not dead: its EVALSHA waits in the socket), and the
+# next sync reports the same counts again: so each member's last applied report
+# ("seq firsts retries") is kept in the reports-seen hash, and a report counts only what
+# it adds to that one (an older or repeated report adds nothing). Without a report seen
+# (the first, or Redis restarted empty) it counts what is not acked.
 _SCRIPT: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -80,19 +96,31 @@ local lease_ttl = tonumber(ARGV[2])
 local probe_ttl = tonumber(ARGV[3])
 local nb = tonumber(ARGV[4])
 local nk = tonumber(ARGV[5])
+local seq = tonumber(ARGV[6])
 local out = {}
-local a = 6
+local a = 7
 local k = 1
 for i = 1, nb do
   local member = ARGV[a]
-  local f = tonumber(ARGV[a + 1])
-  local r = tonumber(ARGV[a + 2])
+  local tf = tonumber(ARGV[a + 1])
+  local tr = tonumber(ARGV[a + 2])
   local ratio = tonumber(ARGV[a + 3])
   local window = tonumber(ARGV[a + 4])
   local reserve = tonumber(ARGV[a + 5])
-  a = a + 6
-  local win, leases, live = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  k = k + 3
+  local f = tf - tonumber(ARGV[a + 6])
+  local r = tr - tonumber(ARGV[a + 7])
+  a = a + 8
+  local win, leases, live, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  k = k + 4
+  local last = redis.call('HGET', seen, member)
+  local s, lf, lr
+  if last then s, lf, lr = string.match(last, '^(%d+) (%-?%d+) (%-?%d+)$') end
+  if s and tonumber(s) >= seq then
+    f, r = 0, 0
+  else
+    if s then f, r = tf - tonumber(lf), tr - tonumber(lr) end
+    redis.call('HSET', seen, member, string.format('%d %d %d', seq, tf, tr))
+  end
   local head = math.floor(now / (window / 10))
   local tag = string.format('%d', head)
   if f ~= 0 then redis.call('HINCRBY', win, 'f' .. tag, f) end
@@ -120,6 +148,7 @@ for i = 1, nb do
         others = others + tonumber(held[j + 1])
       else
         redis.call('HDEL', leases, held[j])
+        redis.call('HDEL', seen, held[j])
       end
     end
   end
@@ -134,6 +163,7 @@ for i = 1, nb do
   redis.call('PEXPIRE', win, keep)
   redis.call('PEXPIRE', leases, keep)
   redis.call('PEXPIRE', live, keep)
+  redis.call('PEXPIRE', seen, keep)
   out[#out + 1] = string.format('%.3f', grant)
 end
 for i = 1, nk do
@@ -190,6 +220,23 @@ def _origin_key(origin: Origin) -> str:
     return f"{origin.scheme}://{origin.host}:{origin.port}"
 
 
+class _Entry:
+    """One registered lease or view: its keys, whether it is synced, what was reported."""
+
+    __slots__ = ("acked", "acked_seq", "active", "keys", "member", "sent")
+
+    def __init__(self, member: str, keys: list[str]) -> None:
+        self.member = member
+        self.keys = keys
+        #: Synced (False: released by its budget or breaker until renewed).
+        self.active = True
+        #: A lease's firsts and retries ever taken by a sync, and the part that the
+        #: sync numbered ``acked_seq`` (the newest that answered) applied. Under the lease's lock.
+        self.sent = (0, 0)
+        self.acked = (0, 0)
+        self.acked_seq = 0
+
+
 class RedisState:
     """The fleet's shared budget and breaker state in Redis: give it as ``shared=``.
 
@@ -204,9 +251,12 @@ class RedisState:
     The thread's life follows the clients that hold it: a client created with
     a budget or breaker using this state (as a default, in a route or in
     ``api.controllers``) holds it (:meth:`attach`) until it closes
-    (:meth:`detach`). When the last holder closes, the thread stops (a bounded
-    join) and its connection is closed; the budgets and breakers work locally
-    until a client holding it is created again, which starts a new thread.
+    (:meth:`detach`). When the last holder closes, the thread is told to stop
+    (nothing waits: ``aclose()`` never blocks the event loop) and ends after
+    its sync in flight, closing its connection; the budgets and breakers work
+    locally until a client holding it is created again, which starts a new thread.
+    Only what clients hold is synced: a budget or breaker whose last client
+    closed is released (:meth:`release`, :attr:`registered`).
     A state used only through per-request overrides is held by no client: its
     thread (a daemon thread) runs until :meth:`close` (or the end of a
     ``with RedisState(...) as shared:`` block) or interpreter exit. After
@@ -257,16 +307,23 @@ class RedisState:
         #: This process (this object) in the fleet: lease members and the probe holder.
         self._owner = f"{uuid.uuid4().hex[:12]}"
         self._lock = threading.Lock()
-        self._leases: list[tuple[Lease, str, list[str]]] = []
-        self._views: list[tuple[BreakerView, list[str]]] = []
+        #: The registered leases and views, held weakly: a budget or breaker that is
+        #: garbage-collected takes its registrations with it.
+        self._leases: weakref.WeakKeyDictionary[Lease, _Entry] = weakref.WeakKeyDictionary()
+        self._views: weakref.WeakKeyDictionary[BreakerView, _Entry] = weakref.WeakKeyDictionary()
+        self._members = itertools.count()
+        #: Numbers every script call (Redis applies a member's reports in this order).
+        self._seq = 0
         #: Set by close() (and at interpreter exit): no thread starts again.
         self._closed = threading.Event()
-        #: The running thread and its own stop event (each run has its own, so a
-        #: thread still finishing its last sync never takes a new run's event).
+        #: The newest thread and its run's own stop event (each run has its own, so a
+        #: thread still finishing its last sync never takes a new run's event), and
+        #: every thread started that may still be winding down.
         self._thread: threading.Thread | None = None
         self._run_stop: threading.Event | None = None
+        self._threads: list[threading.Thread] = []
         #: Holders (clients) by id, with how many of their controllers attached.
-        self._holders: dict[int, int] = {}
+        self._holders = Holders()
         self._live = False
         self._warned = False
         self._ready = threading.Event()
@@ -312,6 +369,14 @@ class RedisState:
         """True while the background sync thread runs (see :meth:`attach`)."""
         return self._run_stop is not None
 
+    @property
+    def registered(self) -> int:
+        """Leases and views synced now (each is one budget's or breaker's origin)."""
+        with self._lock:
+            return sum(e.active for e in self._leases.values()) + sum(
+                e.active for e in self._views.values()
+            )
+
     def wait_ready(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for a first successful sync (startup, tests); True if so."""
         return self._ready.wait(timeout)
@@ -324,9 +389,9 @@ class RedisState:
         """Register a budget's lease for ``origin`` (no I/O); the sync fills it."""
         lease = Lease(origin, lock, ratio, window, reserve)
         base = f"{{{self._namespace}}}:budget:{_origin_key(origin)}:"
+        keys = [base + "counts", base + "leases", base + "live", base + "seen"]
         with self._lock:
-            member = f"{self._owner}/{len(self._leases)}"
-            self._leases.append((lease, member, [base + "counts", base + "leases", base + "live"]))
+            self._leases[lease] = _Entry(f"{self._owner}/{next(self._members)}", keys)
             self._start()
         return lease
 
@@ -336,10 +401,38 @@ class RedisState:
         """Register a breaker's view of ``origin`` (no I/O); the sync keeps it current."""
         view = BreakerView(origin, lock, apply, break_cap)
         base = f"{{{self._namespace}}}:breaker:{_origin_key(origin)}:"
+        keys = [base + "open", base + "tripped", base + "probe"]
         with self._lock:
-            self._views.append((view, [base + "open", base + "tripped", base + "probe"]))
+            self._views[view] = _Entry(f"{self._owner}/{next(self._members)}", keys)
             self._start()
         return view
+
+    def release(self, item: Lease | BreakerView) -> None:
+        """Stop syncing a lease or view (no I/O; under its lock): its budget or breaker
+        lost its last holder. It answers locally; its counts since the last sync stay
+        on it, reported if it is renewed (dropped with it if it never is)."""
+        with self._lock:
+            entry = self._entry(item)
+            if entry is None or not entry.active:
+                return
+            entry.active = False
+        item.live = False
+        if isinstance(item, BreakerView):
+            item.probe_held = False
+
+    def renew(self, item: Lease | BreakerView) -> None:
+        """Sync a released lease or view again (no I/O; under its lock): a holder is back."""
+        with self._lock:
+            entry = self._entry(item)
+            if entry is None or entry.active:
+                return
+            entry.active = True
+            self._start()
+
+    def _entry(self, item: Lease | BreakerView) -> _Entry | None:
+        if isinstance(item, Lease):
+            return self._leases.get(item)
+        return self._views.get(item)
 
     # ------------------------------------------------ the background sync
 
@@ -354,74 +447,76 @@ class RedisState:
         with self._lock:
             if self._closed.is_set():
                 return
-            key = id(owner)
-            self._holders[key] = self._holders.get(key, 0) + 1
-            if self._leases or self._views:
+            self._holders.add(owner)
+            if any(e.active for e in (*self._leases.values(), *self._views.values())):
                 self._start()
 
     def detach(self, owner: object) -> None:
         """``owner`` no longer holds this state; the last holder's detach stops the thread.
 
-        The thread is stopped with a bounded join and its connection closed; the
-        budgets and breakers then work locally until a holder attaches again. A
-        detach without a matching attach (a second close) does nothing.
+        It never waits: it tells the thread to stop, and the thread ends by itself
+        after its sync in flight (within ``timeout``), closing its own connection;
+        the budgets and breakers answer locally from now on (the answer of that
+        last sync is not applied). A detach without a matching attach (a second
+        close) does nothing.
         """
         with self._lock:
-            key = id(owner)
-            held = self._holders.get(key, 0)
-            if held == 0:
+            if not self._holders.remove(owner):
                 return
-            if held > 1:
-                self._holders[key] = held - 1
-                return
-            del self._holders[key]
-            if self._holders:
-                return
-            thread, stop = self._thread, self._run_stop
-            self._run_stop = None
+            stop, self._run_stop = self._run_stop, None
         if stop is not None:
-            self._halt(thread, stop)
+            stop.set()
+            self._fall_back()
 
     def _start(self) -> None:
-        """Start a sync thread unless one runs or the state is closed (under ``_lock``)."""
+        """Start a sync thread unless one runs or the state is closed (under ``_lock``).
+
+        A thread of a stopped run may still be in its last sync: the new thread
+        waits for it before its first sync, so one sync runs at a time.
+        """
         if self._run_stop is not None or self._closed.is_set():
             return
         stop = self._run_stop = threading.Event()
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
         self._thread = threading.Thread(
             target=self._run,
-            args=(stop, self._connect()),
+            args=(stop, list(self._threads)),
             name=f"axios_like-redis-{self._namespace}",
             daemon=True,
         )
+        self._threads.append(self._thread)
         self._thread.start()
 
     def _connect(self) -> Any:
-        """A Redis client of its own for one run of the thread (closed when the run ends)."""
+        """A Redis client (no I/O yet): one per thread run, closed when the run ends."""
         return _redis.Redis.from_url(self._url, **self._options)
-
-    def _halt(self, thread: threading.Thread | None, stop: threading.Event) -> None:
-        """Stop a run: wake its thread and wait for it (bounded); the thread closes its
-        connection as it ends. Then the budgets and breakers answer locally."""
-        stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=4 * self._timeout + 1.0)
-        self._fall_back()
 
     def close(self) -> None:
         """Stop the sync thread (bounded wait) and close the connection; controllers go local.
 
-        For good: no holder starts it again. Closing twice is harmless.
+        For good: no holder starts it again. Closing twice is harmless. The only
+        call that waits for the thread (at most ``4 x timeout + 1`` s in all).
         """
         self._closed.set()
         with self._lock:
-            thread, stop = self._thread, self._run_stop
-            self._run_stop = None
+            stop, self._run_stop = self._run_stop, None
+            threads = list(self._threads)
         if stop is not None:
-            self._halt(thread, stop)
+            stop.set()
+        deadline = time.monotonic() + 4 * self._timeout + 1.0
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
         self._fall_back()
         self._redis.close()
 
-    def _run(self, stop: threading.Event, connection: Any) -> None:
+    def _run(self, stop: threading.Event, before: list[threading.Thread]) -> None:
+        for thread in before:  # a stopped run's thread ends within one sync's timeout
+            while thread.is_alive() and not stop.is_set() and not self._closed.is_set():
+                thread.join(self._timeout)
+        if stop.is_set() or self._closed.is_set():
+            return  # stopped while it waited: it never synced
+        connection = self._connect()
         try:
             while not stop.is_set() and not self._closed.is_set():
                 started = time.monotonic()
@@ -439,25 +534,28 @@ class RedisState:
 
     def _sync(self, connection: Any, stop: threading.Event) -> bool:
         with self._lock:
-            leases = list(self._leases)
-            views = list(self._views)
-        if not leases and not views:
-            return self._live
+            leases = [(lease, entry) for lease, entry in self._leases.items() if entry.active]
+            views = [(view, entry) for view, entry in self._views.items() if entry.active]
+            if not leases and not views:
+                return self._live
+            self._seq += 1
+            seq = self._seq
         life = round(self._interval * _LEASE_LIFE * 1000)
         keys: list[str] = []
         args: list[object] = [self._owner, life, round(self._interval * _PROBE_LIFE * 1000)]
-        args += [len(leases), len(views)]
+        args += [len(leases), len(views), seq]
         reported: list[tuple[int, int]] = []
-        for lease, member, lease_keys in leases:
-            with lease.lock:
-                firsts, retries = lease.firsts, lease.retries
+        for lease, entry in leases:
+            with lease.lock:  # cumulative: a sync that fails keeps nothing to give back
+                sent = entry.sent = (entry.sent[0] + lease.firsts, entry.sent[1] + lease.retries)
                 lease.firsts = lease.retries = 0
-            reported.append((firsts, retries))
-            keys += lease_keys
-            args += [member, firsts, retries, repr(lease.ratio), round(lease.window * 1000)]
-            args.append(repr(lease.reserve))
+                acked = entry.acked
+            reported.append(sent)
+            keys += entry.keys
+            args += [entry.member, *sent, repr(lease.ratio), round(lease.window * 1000)]
+            args += [repr(lease.reserve), *acked]
         taken: list[tuple[tuple[str, float] | None, int]] = []
-        for view, view_keys in views:
+        for view, entry in views:
             with view.lock:
                 pending, changes = view.pending, view.changes
                 view.pending = None
@@ -467,31 +565,42 @@ class RedisState:
             op, seconds = (
                 (0, 0.0) if pending is None else (1 if pending[0] == "open" else 2, pending[1])
             )
-            keys += view_keys
+            keys += entry.keys
             trip_life = round((view.break_cap * 2 + self._interval * _LEASE_LIFE) * 1000)
             args += [op, round(seconds * 1000), int(want), trip_life]
         try:
             reply = self._script(keys=keys, args=args, client=connection)
         except (_redis.RedisError, OSError) as exc:
-            self._failed(leases, reported, views, taken, exc, stop)
+            self._failed(views, taken, exc, stop)
             return False
         self.syncs += 1
-        for (lease, _, _), grant in zip(leases, reply, strict=False):
+        # A stopped run's last answer (its last holder detached) or a released lease's
+        # is not applied: they answer locally. Checked under each lock that detach and
+        # release hold (stop is set before the fallback), so no answer comes after them.
+        for (lease, entry), sent, grant in zip(leases, reported, reply, strict=False):
             with lease.lock:
-                # what was spent while the script ran comes out of the new lease
-                lease.tokens = float(grant) - lease.retries
-                lease.live = True
+                if seq > entry.acked_seq:
+                    entry.acked, entry.acked_seq = sent, seq
+                if entry.active and not stop.is_set():
+                    # what was spent while the script ran comes out of the new lease
+                    lease.tokens = float(grant) - lease.retries
+                    lease.live = True
         at = len(leases)
-        for (view, _), (_, changes) in zip(views, taken, strict=True):
+        for (view, entry), (_, changes) in zip(views, taken, strict=True):
             open_ms, tripped, got = (int(x) for x in reply[at : at + 3])
             at += 3
             with view.lock:
+                if not entry.active or stop.is_set():
+                    continue
                 view.live = True
                 if view.changes == changes:
                     view.probe_held = bool(got)
             view.apply(view.origin, open_ms / 1000, bool(tripped), changes)
-        if not self._live:
-            self._live = True
+        with self._lock:
+            if stop.is_set():
+                return True
+            revived, self._live = not self._live, True
+        if revived:
             if self._warned:
                 logger.info("axios_like: Redis answers again: fleet mode resumes (%s)", self)
             self._warned = False
@@ -500,18 +609,13 @@ class RedisState:
 
     def _failed(
         self,
-        leases: list[tuple[Lease, str, list[str]]],
-        reported: list[tuple[int, int]],
-        views: list[tuple[BreakerView, list[str]]],
+        views: list[tuple[BreakerView, _Entry]],
         taken: list[tuple[tuple[str, float] | None, int]],
         exc: BaseException,
         stop: threading.Event,
     ) -> None:
         self.failures += 1
-        for (lease, _, _), (firsts, retries) in zip(leases, reported, strict=True):
-            with lease.lock:  # report them at the next sync that answers
-                lease.firsts += firsts
-                lease.retries += retries
+        # A lease's counts stay in its entry (cumulative): the next sync reports them.
         for (view, _), (pending, _) in zip(views, taken, strict=True):
             with view.lock:
                 if view.pending is None:
@@ -528,10 +632,10 @@ class RedisState:
             )
 
     def _fall_back(self) -> None:
-        self._live = False
         with self._lock:
-            leases = [lease for lease, _, _ in self._leases]
-            views = [view for view, _ in self._views]
+            self._live = False
+            leases = list(self._leases)
+            views = list(self._views)
         for lease in leases:
             with lease.lock:
                 lease.live = False

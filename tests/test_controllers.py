@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 import axios_like
@@ -27,6 +28,7 @@ from axios_like._control import (
     Wait,
     compose,
 )
+from axios_like._fleet import BreakerView, Lease
 from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
 from tests.conftest import Both
@@ -313,3 +315,169 @@ async def test_controllers_without_the_pair_and_a_budget_without_shared_state_wo
     assert (await api.get("/ok")).status == 200
     await api.close()
     assert len(plain.admitted) == 1
+
+
+class Refusing(Held):
+    """A controller whose ``attach`` raises (a user's bug, or a state it cannot join)."""
+
+    def attach(self, owner: object) -> None:
+        self.events.append(("attach", owner))
+        raise RuntimeError("cannot hold it")
+
+
+def _track_httpx(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Client | httpx.AsyncClient]:
+    """Every httpx client the clients open from now on (both flavours)."""
+    opened: list[httpx.Client | httpx.AsyncClient] = []
+
+    class Tracked(httpx.Client):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            opened.append(self)
+
+    class TrackedAsync(httpx.AsyncClient):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(httpx, "Client", Tracked)
+    monkeypatch.setattr(httpx, "AsyncClient", TrackedAsync)
+    return opened
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_an_attach_that_raises_in_create_leaks_nothing(
+    monkeypatch: pytest.MonkeyPatch, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/ok", [Reply(200)])
+    opened = _track_httpx(monkeypatch)
+    make = axios_like.create_async if is_async else axios_like.create
+    breaker, budget, gate = Held(), Refusing(), Held()  # attached in this order
+    with pytest.raises(RuntimeError, match="cannot hold it"):
+        make(
+            base_url=server.url,
+            circuit_breaker=breaker,
+            retry_budget=budget,
+            rate_limit_gate=gate,
+        )
+    # what it attached before the error is detached again; nothing after was told
+    assert [event for event, _ in breaker.events] == ["attach", "detach"]
+    assert breaker.events[0][1] is breaker.events[1][1]
+    assert [event for event, _ in budget.events] == ["attach"]
+    assert gate.events == []
+    assert opened == []  # no httpx client was opened: none left to leak
+
+    # the same controllers work in a client created without the raising one
+    api = make(base_url=server.url, circuit_breaker=breaker, rate_limit_gate=gate)
+    assert len(opened) == 1
+    client = opened[0]
+    if isinstance(api, axios_like.AsyncClient):
+        assert (await api.get("/ok")).status == 200
+        await api.aclose()
+    else:
+        assert api.get("/ok").status == 200
+        api.close()
+    assert client.is_closed
+    assert breaker.events[2:] == [("attach", api), ("detach", api)]
+    assert gate.events == [("attach", api), ("detach", api)]
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_an_httpx_client_that_fails_to_open_detaches_what_was_attached(
+    monkeypatch: pytest.MonkeyPatch, is_async: bool
+) -> None:
+    def refuse(**kwargs: Any) -> None:
+        raise OSError("no certificates here")
+
+    monkeypatch.setattr(httpx, "AsyncClient" if is_async else "Client", refuse)
+    budget, breaker = Held(), Held()
+    make = axios_like.create_async if is_async else axios_like.create
+    with pytest.raises(OSError, match="no certificates here"):
+        make(retry_budget=budget, circuit_breaker=breaker)
+    for held in (budget, breaker):
+        assert [event for event, _ in held.events] == ["attach", "detach"]
+
+
+def test_a_write_whose_attach_raises_keeps_what_the_client_held(server: FlakyServer) -> None:
+    old = Held()
+    api = axios_like.create(base_url=server.url, retry_budget=old)
+    with pytest.raises(RuntimeError, match="cannot hold it"):
+        api.controllers.add(Refusing())
+    api.close()
+    assert old.events == [("attach", api), ("detach", api)]  # still held until the close
+
+
+class FakeShared:
+    """A shared state (the fleet seam) that records registrations and the hand-overs."""
+
+    sync_interval = 1.0
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def budget_lease(
+        self, origin: Origin, lock: Any, ratio: float, window: float, reserve: float
+    ) -> Lease:
+        return Lease(origin, lock, ratio, window, reserve)
+
+    def breaker_view(self, origin: Origin, lock: Any, apply: Any, break_cap: float) -> BreakerView:
+        return BreakerView(origin, lock, apply, break_cap)
+
+    def release(self, item: object) -> None:
+        self.events.append(("release", item))
+
+    def renew(self, item: object) -> None:
+        self.events.append(("renew", item))
+
+    def attach(self, owner: object) -> None:
+        self.events.append(("attach", owner))
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+
+
+async def test_a_shared_budget_and_breaker_release_at_their_last_detach_and_renew_at_the_next(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/down", [Reply(503)])
+    shared = FakeShared()
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    first = make_client(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    second = make_client(base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+    with pytest.raises(axios_like.HTTPStatusError):
+        await first.get("/down", max_retries=0)
+    origin = Origin("http", "127.0.0.1", server.port)
+    lease, view = budget._states[origin].lease, breaker._states[origin].view
+    assert lease is not None
+    assert view is not None
+    shared.events.clear()
+    await first.close()  # the second client still holds them: nothing released
+    assert [event for event, _ in shared.events] == ["detach", "detach"]
+    shared.events.clear()
+    await second.close()
+    await second.close()  # twice: once
+    assert {e for e in shared.events if e[0] != "detach"} == {("release", lease), ("release", view)}
+    assert len(shared.events) == 4
+    shared.events.clear()
+    third = make_client(base_url=server.url, retry_budget=budget)
+    assert shared.events == [("renew", lease), ("attach", third.client)]  # before the attach
+    await third.close()
+    assert shared.events[2:] == [("release", lease), ("detach", third.client)]
+
+
+class Stuck(Held):
+    """A controller whose ``detach`` raises too."""
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+        raise ValueError("cannot let go")
+
+
+def test_the_attach_error_goes_first_when_undoing_an_attach_raises_too() -> None:
+    stuck, refusing = Stuck(), Refusing()
+    with pytest.raises(RuntimeError, match="cannot hold it") as caught:
+        axios_like.create(circuit_breaker=stuck, retry_budget=refusing)
+    assert [event for event, _ in stuck.events] == ["attach", "detach"]
+    notes = caught.value.__notes__
+    assert len(notes) == 1
+    assert "cannot let go" in notes[0]

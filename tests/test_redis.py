@@ -8,6 +8,7 @@ every 0.05 s so every wait here is short and bounded.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -143,6 +144,10 @@ def _wait(condition: Any, timeout: float) -> float:
             return time.monotonic() - began
         time.sleep(0.005)
     raise AssertionError(f"not within {timeout} s")
+
+
+def thread_ended(thread: threading.Thread) -> Any:
+    return lambda: not thread.is_alive()
 
 
 async def _call(api: axios_like.Client | axios_like.AsyncClient, path: str, **config: Any) -> Any:
@@ -305,7 +310,7 @@ async def test_happy_path_sends_no_command_on_the_request_path(
 #: What the sync script runs inside Redis (commandstats counts those too).
 _IN_SCRIPT = {
     "time", "hincrby", "hgetall", "hdel", "zadd", "zremrangebyscore", "zcard", "zscore",
-    "hset", "pexpire", "get", "set", "del", "pttl", "exists",
+    "hset", "hget", "pexpire", "get", "set", "del", "pttl", "exists",
 }  # fmt: skip
 
 
@@ -762,7 +767,299 @@ def test_the_docs_fleet_mode_examples_run(redis_server: RedisServer, server: Fla
         shared = namespace["shared"]
         assert not shared.live  # closed by its with block, or by its last client: local again
         assert not shared.running
-        assert shared._thread is not None
-        assert not shared._thread.is_alive()
+        thread = shared._thread
+        assert thread is not None
+        _wait(thread_ended(thread), 1.0)  # a last close never waits: it ends by itself
         shared.close()
     assert server.count("/health") == 3
+
+
+# ---------------------------------------------------------------- detach never waits
+
+
+class _Calls:
+    """Wraps a state's script: counts the calls in flight at once, and records sizes."""
+
+    def __init__(self, shared: RedisState) -> None:
+        self._script = shared._script
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.most_at_once = 0
+        self.entered = threading.Event()
+        self.threads: set[str] = set()
+        self.sizes: list[tuple[int, int]] = []
+        self.last: tuple[list[str], list[object]] = ([], [])
+        shared._script = self
+
+    def __call__(self, keys: list[str], args: list[object], client: Any) -> Any:
+        with self._lock:
+            self.in_flight += 1
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+            self.threads.add(threading.current_thread().name + str(threading.get_ident()))
+            self.sizes.append((len(keys), len(args)))
+            self.last = (list(keys), list(args))
+        self.entered.set()
+        try:
+            return self._script(keys=keys, args=args, client=client)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def sync_replay(self, client: Any, keys: list[str], args: list[object]) -> Any:
+        """Run a recorded script call again (what Redis does with a late one)."""
+        return self._script(keys=keys, args=args, client=client)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_the_last_close_never_waits_for_a_sync_stuck_on_a_paused_redis(
+    redis_server: RedisServer, server: FlakyServer, is_async: bool
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="nowait", sync_interval=INTERVAL)
+    calls = _Calls(shared)
+    budget = axios_like.RetryBudget(shared=shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
+    try:
+        api = _make(is_async, base_url=server.url, retry_budget=budget, circuit_breaker=breaker)
+        assert (await _call(api, "/ok")).status == 200
+        assert shared.wait_ready(2.0)
+        lease = budget._states[origin].lease
+        assert lease is not None
+        _wait(lambda: lease.live, 1.0)
+        thread = shared._thread
+        assert thread is not None
+        redis_server.pause()
+        calls.entered.clear()
+        assert calls.entered.wait(2.0)  # a sync is now waiting for the paused Redis
+        began = time.perf_counter()
+        await _close(api)  # the last holder
+        closed_in = time.perf_counter() - began
+        assert not shared.running
+        assert not lease.live  # local at once
+        assert thread.is_alive()  # still in its sync: it ends by itself
+        _wait(thread_ended(thread), 1.0)  # after the sync's 0.2 s timeout, Redis still paused
+        redis_server.resume()
+        assert not lease.live  # that sync's answer (none) was not applied
+        assert not shared.live
+        _wait(lambda: _connections(redis_server) == 0, 1.0)  # the thread closed its own
+        print(f"nowait: aclose()/close() took {closed_in * 1000:.2f} ms with Redis paused")
+        assert closed_in < 0.010
+    finally:
+        if redis_server.paused:
+            redis_server.resume()
+        shared.close()
+
+
+def test_a_new_holder_while_the_old_thread_winds_down_starts_one_syncer(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    shared = RedisState(redis_server.url, namespace="one-at-a-time", sync_interval=INTERVAL)
+    calls = _Calls(shared)
+    budget = axios_like.RetryBudget(shared=shared)
+    origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
+    try:
+        first = axios_like.create(base_url=server.url, retry_budget=budget)
+        assert first.get("/ok").status == 200
+        assert shared.wait_ready(2.0)
+        old = shared._thread
+        assert old is not None
+        redis_server.pause()
+        calls.entered.clear()
+        assert calls.entered.wait(2.0)  # the old thread is in a sync
+        first.close()  # it is told to stop, and winds down
+        second = axios_like.create(base_url=server.url, retry_budget=budget)  # attaches
+        new = shared._thread
+        assert new is not None
+        assert new is not old
+        assert shared.running
+        assert old.is_alive()
+        assert new.is_alive()
+        time.sleep(0.1)
+        assert calls.in_flight == 1  # the new thread waits for the old one's last sync
+        redis_server.resume()
+        _wait(thread_ended(old), 1.0)
+        lease = budget._states[origin].lease
+        assert lease is not None
+        _wait(lambda: lease.live, 2.0)  # the new thread syncs: fleet mode again
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 3, 2.0)
+        assert calls.most_at_once == 1  # never two syncs at once
+        assert new.is_alive()
+        assert _connections(redis_server) == 1  # the old thread's connection is closed
+        assert second.get("/ok").status == 200
+        second.close()
+        _wait(thread_ended(new), 1.0)
+    finally:
+        if redis_server.paused:
+            redis_server.resume()
+        shared.close()
+    assert calls.most_at_once == 1
+
+
+# ---------------------------------------------------------------- registrations
+
+
+def test_closed_clients_unregister_their_budgets_and_the_script_stays_bounded(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    ns = "many"
+    shared = RedisState(redis_server.url, namespace=ns, sync_interval=INTERVAL)
+    calls = _Calls(shared)
+    breaker = axios_like.CircuitBreaker(shared=shared)
+    keep = [
+        axios_like.create(
+            base_url=server.url,
+            retry_budget=axios_like.RetryBudget(shared=shared),
+            circuit_breaker=breaker,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for api in keep:
+            assert api.get("/ok").status == 200
+        assert shared.registered == 3  # two leases and one view
+        assert shared.wait_ready(2.0)
+        for _ in range(200):  # a service making a client (with a fresh budget) per job
+            budget = axios_like.RetryBudget(shared=shared)
+            with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+                assert api.get("/ok").status == 200
+                assert shared.registered == 4
+            assert shared.registered == 3  # the budget let go with its last client
+        assert len(calls.sizes) >= 10
+        most_keys = max(k for k, _ in calls.sizes)
+        most_args = max(a for _, a in calls.sizes)
+        assert most_keys <= 3 * 4 + 3  # at most 2 + 1 budgets and the breaker at once
+        assert most_args <= 6 + 3 * 8 + 4
+        # used per request only (held by no client), then dropped: garbage-collected,
+        # they leave no registration behind
+        for _ in range(50):
+            budget = axios_like.RetryBudget(shared=shared)
+            own = axios_like.CircuitBreaker(shared=shared)
+            assert keep[0].get("/ok", retry_budget=budget, circuit_breaker=own).status == 200
+        assert shared.registered >= 5
+        del budget, own, api
+        gc.collect()  # a breaker's view refers back to it: a cycle, for the collector
+        assert shared.registered == 3  # what the live clients hold
+        syncs = shared.syncs
+        _wait(lambda: shared.syncs >= syncs + 5, 2.0)  # past the lease life (3 intervals)
+        keys, args = calls.last
+        assert (len(keys), len(args)) == (2 * 4 + 3, 6 + 2 * 8 + 4)
+        client = redis_server.client()
+        try:
+            base = f"{{{ns}}}:budget:http://127.0.0.1:{server.port}:"
+            # Redis keeps only the live members too (the others expired with their lease)
+            assert client.zcard(base + "live") == 2
+            assert client.hlen(base + "leases") == 2
+            assert client.hlen(base + "seen") == 2
+        finally:
+            client.close()
+        print(
+            f"many: 200 clients made and closed; registered {shared.registered}; "
+            f"script call at most {most_keys} keys, {most_args} args; "
+            f"now {len(keys)} keys, {len(args)} args"
+        )
+    finally:
+        for api in keep:
+            api.close()
+        shared.close()
+
+
+def test_a_released_budget_is_renewed_by_its_next_holder_and_reports_its_counts(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    ns = "renew"
+    shared = RedisState(redis_server.url, namespace=ns, sync_interval=INTERVAL)
+    budget = axios_like.RetryBudget(shared=shared)
+    origin = axios_like._control.Origin("http", "127.0.0.1", server.port)
+    counts = f"{{{ns}}}:budget:http://127.0.0.1:{server.port}:counts"
+    client = redis_server.client()
+
+    def firsts() -> int:
+        return sum(int(v) for k, v in client.hgetall(counts).items() if k.startswith(b"f"))
+
+    try:
+        with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+            assert api.get("/ok").status == 200
+            lease = budget._states[origin].lease
+            assert lease is not None
+            _wait(lambda: firsts() == 1, 2.0)
+        assert shared.registered == 0
+        assert not lease.live
+        with axios_like.create(base_url=server.url) as other:  # per request: still released
+            for _ in range(5):
+                assert other.get("/ok", retry_budget=budget).status == 200
+        assert shared.registered == 0
+        assert lease.firsts == 5  # kept on the lease
+        with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+            assert shared.registered == 1  # renewed by its next holder
+            assert budget._states[origin].lease is lease
+            _wait(lambda: lease.live, 2.0)
+            _wait(lambda: firsts() == 6, 2.0)  # the counts made meanwhile are reported
+    finally:
+        client.close()
+        shared.close()
+
+
+# ---------------------------------------------------------------- reports counted once
+
+
+def test_a_sync_that_timed_out_but_ran_later_is_not_counted_twice(
+    redis_server: RedisServer, server: FlakyServer
+) -> None:
+    server.script("/ok", [Reply(200)])
+    ns = "once"
+    # a long interval: the thread syncs once as it starts; the test syncs by hand
+    shared = RedisState(redis_server.url, namespace=ns, sync_interval=60.0)
+    calls = _Calls(shared)
+    budget = axios_like.RetryBudget(shared=shared)
+    counts = f"{{{ns}}}:budget:http://127.0.0.1:{server.port}:counts"
+    client = redis_server.client()
+
+    def firsts() -> int:
+        return sum(int(v) for k, v in client.hgetall(counts).items() if k.startswith(b"f"))
+
+    try:
+        with axios_like.create(base_url=server.url, retry_budget=budget) as api:
+            assert api.get("/ok").status == 200
+            assert shared.wait_ready(2.0)
+            assert shared.sync()
+            assert firsts() == 1
+            for _ in range(10):
+                assert api.get("/ok").status == 200
+            redis_server.pause()
+            assert shared.sync() is False  # timed out: the EVALSHA waits in Redis's socket
+            redis_server.resume()
+            _wait(lambda: firsts() == 11, 2.0)  # ...and Redis ran it after all
+            assert shared.sync()  # reports the same counts again (it could not know)
+            assert firsts() == 11  # counted once
+            keys, args = calls.last
+            assert calls.sync_replay(client, keys, args) is not None  # the same report again
+            assert firsts() == 11
+
+            # a sync that failed before reaching Redis: its counts go with the next one
+            for _ in range(3):
+                assert api.get("/ok").status == 200
+            real = calls._script
+
+            def refuse(**kwargs: Any) -> Any:
+                raise redis.ConnectionError("refused")
+
+            calls._script = refuse
+            assert shared.sync() is False
+            calls._script = real
+            assert shared.sync()
+            assert firsts() == 14
+            # an older report that Redis would run late adds nothing either
+            before = list(args)
+            assert shared.sync()
+            calls.sync_replay(client, keys, before)
+            assert firsts() == 14
+    finally:
+        if redis_server.paused:
+            redis_server.resume()
+        client.close()
+        shared.close()
