@@ -32,16 +32,20 @@ class Lease:
     """One budget's lease of fleet retries for one origin, synced in the background.
 
     The request path adds to ``firsts`` and ``retries`` and spends ``tokens``
-    (when ``live``); the sync reports and resets the counts and replaces
-    ``tokens`` with the next grant, all under ``lock``. ``retries`` counts the
-    retries made in fallback (local) mode too, so the fleet learns of them.
+    (when ``live``); the sync reports and resets the counts, replaces
+    ``tokens`` with the next grant and sets ``allowance`` and ``quiet``, all
+    under ``lock``.
+    ``retries`` counts the retries made in fallback (local) mode too, so the
+    fleet learns of them.
     """
 
     __slots__ = (
+        "allowance",
         "firsts",
         "live",
         "lock",
         "origin",
+        "quiet",
         "ratio",
         "reserve",
         "retries",
@@ -60,6 +64,12 @@ class Lease:
         #: True while the fleet answers: retries are spent from ``tokens`` only.
         self.live = False
         self.tokens = 0.0
+        #: The fleet's allowance at the last sync (``ratio`` x its first attempts in
+        #: the window + ``reserve`` - its retries in the window).
+        self.allowance = float("inf")
+        #: The fleet is quiet: its allowance held its whole ``reserve`` at every sync
+        #: for the last ``window``. Only then may a call become lone (borrow locally).
+        self.quiet = True
         #: Counts since the last sync (reported, then reset, by the sync).
         self.firsts = 0
         self.retries = 0

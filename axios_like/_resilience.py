@@ -165,7 +165,7 @@ class _Ring:
 class _Budget:
     """One origin's budget: first attempts (``ring.a``), retries (``ring.b``), the reserve."""
 
-    __slots__ = ("healthy", "lease", "lone", "refilled_at", "ring", "tokens")
+    __slots__ = ("healthy", "lease", "lone", "lone_retries", "refilled_at", "ring", "tokens")
 
     def __init__(self, now: float, width: float, tokens: float) -> None:
         self.ring = _Ring(now, width)
@@ -174,6 +174,8 @@ class _Budget:
         self.healthy = True
         #: The token of the one lone call that may borrow past the reserve, if any.
         self.lone: object | None = None
+        #: Fleet mode: the retries the lone call made since it became lone.
+        self.lone_retries = 0
         #: Fleet mode: this origin's lease of the fleet's retries (``None``: local).
         self.lease: Lease | None = None
 
@@ -300,23 +302,34 @@ class RetryBudget:
     def _spend_lease(self, state: _Budget, lease: Lease, ticket: Ticket, now: float) -> Admission:
         """Fleet mode (under the lock): a retry spends the lease, else a lone call borrows."""
         ring = state.ring
+        before = ticket.call.get(self)
+        # The lone call (if this is it) stays lone whatever paid for its last retry.
+        lone = before[3] if before is not None and before[3] is state.lone else None
         if lease.tokens >= 1.0:
             lease.tokens -= 1.0
             lease.retries += 1
             ring.b[ring.slot] += 1
             ring.b_sum += 1
-            ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+            if lone is not None:
+                state.lone_retries += 1
+            ticket.call[self] = (ticket.attempt, ring.head, False, lone, lease, True)
             return SEND
-        # The lease is spent: only a lone call (this process's reserve is full: it
-        # was idle) borrows from the local reserve, so a quiet client is not starved.
-        before = ticket.call.get(self)
-        lone = before[3] if before is not None and before[3] is state.lone else None
+        # The lease is spent: only a lone call borrows from the local reserve, so a
+        # quiet client is not starved. Lone here: this process's reserve is full (it
+        # was idle) and the fleet is quiet (its allowance held its whole reserve at
+        # every sync for a window). A lone call keeps borrowing while the allowance
+        # would hold the reserve but for its own retries: in a fleet meeting an
+        # outage, lone calls stop within a sync of its retries using up the ratio.
         self._refill(state, now)
         if lone is None:
-            if state.tokens < self._reserve or state.tokens < 1.0:
+            if not lease.quiet or state.tokens < self._reserve or state.tokens < 1.0:
                 return _BUDGET_REFUSAL
             lone = state.lone = object()
+            state.lone_retries = 0
+        elif lease.allowance + state.lone_retries < self._reserve:
+            return _BUDGET_REFUSAL
         state.tokens -= 1.0
+        state.lone_retries += 1
         lease.retries += 1
         ring.b[ring.slot] += 1
         ring.b_sum += 1

@@ -19,7 +19,13 @@ syncs them once per ``sync_interval`` with ONE server-side Lua script call
   (``ratio`` x the fleet's first attempts + ``min_retries`` - the fleet's
   retries), split among the live leases (at least 1 each while the
   allowance lasts), never more than what the other live leases leave; the
-  unused part of the old lease goes back (the new lease replaces it);
+  unused part of the old lease goes back (the new lease replaces it). With
+  it come the allowance itself and whether the fleet is *quiet*: its
+  allowance has held its whole ``min_retries`` at every sync for a
+  ``window`` (the script keeps the last time it did not, ``noisy``). Only
+  in a quiet fleet may a call become lone and borrow from its process's
+  own reserve, and it keeps borrowing while the allowance, plus its own
+  retries, holds the reserve;
 - it publishes a breaker that opened here (``SET open PX break``), reads the
   fleet's breaker back, and, when a local call waits for a half-open probe,
   takes the fleet's one probe (``SET probe NX PX``), kept alive while the
@@ -67,6 +73,8 @@ _PROBE_LIFE: Final = 3.0
 # (open, tripped, probe). ARGV: owner, lease ttl ms, probe ttl ms, #budgets, #breakers,
 # then 6 per budget (member, firsts, retries, ratio, window ms, reserve) and
 # 4 per breaker (op 0/1 open/2 close, open ms, wants probe 0/1, tripped ttl ms).
+# Reply: 3 per budget (the grant, the fleet's allowance, quiet 0/1), then 3 per breaker
+# (open ms left, tripped 0/1, probe taken 0/1).
 _SCRIPT: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,11 +100,13 @@ for i = 1, nb do
   local tag = string.format('%d', head)
   if f ~= 0 then redis.call('HINCRBY', win, 'f' .. tag, f) end
   if r ~= 0 then redis.call('HINCRBY', win, 'r' .. tag, r) end
-  local F, R = 0, 0
+  local F, R, noisy = 0, 0, nil
   local fields = redis.call('HGETALL', win)
   for j = 1, #fields, 2 do
     local name = fields[j]
-    if tonumber(string.sub(name, 2)) <= head - 10 then
+    if name == 'noisy' then
+      noisy = tonumber(fields[j + 1])
+    elseif tonumber(string.sub(name, 2)) <= head - 10 then
       redis.call('HDEL', win, name)
     elseif string.sub(name, 1, 1) == 'f' then
       F = F + tonumber(fields[j + 1])
@@ -129,7 +139,13 @@ for i = 1, nb do
   redis.call('PEXPIRE', win, keep)
   redis.call('PEXPIRE', leases, keep)
   redis.call('PEXPIRE', live, keep)
+  if allowed < reserve then
+    redis.call('HSET', win, 'noisy', now)
+    noisy = now
+  end
   out[#out + 1] = string.format('%.3f', grant)
+  out[#out + 1] = string.format('%.3f', allowed)
+  if noisy and now - noisy < window then out[#out + 1] = 0 else out[#out + 1] = 1 end
 end
 for i = 1, nk do
   local op = tonumber(ARGV[a])
@@ -383,12 +399,15 @@ class RedisState:
             self._failed(leases, reported, views, taken, exc)
             return False
         self.syncs += 1
-        for (lease, _, _), grant in zip(leases, reply, strict=False):
+        for i, (lease, _, _) in enumerate(leases):
+            grant, allowance, quiet = reply[3 * i : 3 * i + 3]
             with lease.lock:
                 # what was spent while the script ran comes out of the new lease
                 lease.tokens = float(grant) - lease.retries
+                lease.allowance = float(allowance)
+                lease.quiet = bool(int(quiet))
                 lease.live = True
-        at = len(leases)
+        at = 3 * len(leases)
         for (view, _), (_, changes) in zip(views, taken, strict=True):
             open_ms, tripped, got = (int(x) for x in reply[at : at + 3])
             at += 3

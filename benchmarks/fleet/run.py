@@ -205,7 +205,21 @@ def targets(results: Sequence[dict[str, Any]], break_for: float | None) -> list[
         f"default budget, stacked A → B → C at 100 % failure: ≤ 1.25{X}, every shape",
         "stacked", d, "amplification", shapes, lambda v: v <= 1.25, ".2f",
     )  # fmt: skip
+    f = sim.FLEET
+    for scenario in FLEET_SCENARIOS:
+        line(
+            f"fleet mode, {scenario}: amplification ≤ 1.10{X}, every shape",
+            scenario, f, "amplification", shapes, lambda v: v <= 1.10, ".2f",
+        )  # fmt: skip
+        line(
+            f"fleet mode, {scenario}: 1-s peak ≤ 1.3{X}, every shape",
+            scenario, f, "peak", shapes, lambda v: v <= 1.3, ".2f",
+        )  # fmt: skip
     return lines
+
+
+#: The scenarios with a fault window, where issue 12's fleet targets apply.
+FLEET_SCENARIOS = ("outage", "brownout", "overload", "429", "shard")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
