@@ -71,9 +71,9 @@ _PROBE_LIFE: Final = 3.0
 # One call per sync: every budget's report and lease, every breaker's publish and read.
 # KEYS: 3 per budget (window counts, leases, live members), then 3 per breaker
 # (open, tripped, probe). ARGV: owner, lease ttl ms, probe ttl ms, #budgets, #breakers,
-# then 6 per budget (member, firsts, retries, ratio, window ms, reserve) and
+# then 7 per budget (member, firsts, retries, failures, ratio, window ms, reserve) and
 # 4 per breaker (op 0/1 open/2 close, open ms, wants probe 0/1, tripped ttl ms).
-# Reply: 3 per budget (the grant, the fleet's allowance, quiet 0/1), then 3 per breaker
+# Reply: 3 per budget (the grant, the spare, quiet 0/1), then 3 per breaker
 # (open ms left, tripped 0/1, probe taken 0/1).
 _SCRIPT: Final = """
 local t = redis.call('TIME')
@@ -90,28 +90,44 @@ for i = 1, nb do
   local member = ARGV[a]
   local f = tonumber(ARGV[a + 1])
   local r = tonumber(ARGV[a + 2])
-  local ratio = tonumber(ARGV[a + 3])
-  local window = tonumber(ARGV[a + 4])
-  local reserve = tonumber(ARGV[a + 5])
-  a = a + 6
+  local x = tonumber(ARGV[a + 3])
+  local ratio = tonumber(ARGV[a + 4])
+  local window = tonumber(ARGV[a + 5])
+  local reserve = tonumber(ARGV[a + 6])
+  a = a + 7
   local win, leases, live = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   k = k + 3
   local head = math.floor(now / (window / 10))
   local tag = string.format('%d', head)
   if f ~= 0 then redis.call('HINCRBY', win, 'f' .. tag, f) end
   if r ~= 0 then redis.call('HINCRBY', win, 'r' .. tag, r) end
-  local F, R, noisy = 0, 0, nil
+  if x ~= 0 then redis.call('HINCRBY', win, 'x' .. tag, x) end
+  -- F, R: first attempts and retries in the window; FN, RN, XN: first attempts,
+  -- retries and transient failures in the newest 2 buckets (the last 1-2 tenths)
+  local F, R, FN, RN, XN, noisy = 0, 0, 0, 0, 0, nil
   local fields = redis.call('HGETALL', win)
   for j = 1, #fields, 2 do
     local name = fields[j]
     if name == 'noisy' then
       noisy = tonumber(fields[j + 1])
-    elseif tonumber(string.sub(name, 2)) <= head - 10 then
-      redis.call('HDEL', win, name)
-    elseif string.sub(name, 1, 1) == 'f' then
-      F = F + tonumber(fields[j + 1])
     else
-      R = R + tonumber(fields[j + 1])
+      local b = tonumber(string.sub(name, 2))
+      if b <= head - 10 then
+        redis.call('HDEL', win, name)
+      else
+        local v = tonumber(fields[j + 1])
+        local kind = string.sub(name, 1, 1)
+        local recent = b >= head - 1
+        if kind == 'f' then
+          F = F + v
+          if recent then FN = FN + v end
+        elseif kind == 'r' then
+          R = R + v
+          if recent then RN = RN + v end
+        elseif recent then
+          XN = XN + v
+        end
+      end
     end
   end
   redis.call('ZADD', live, now + lease_ttl, member)
@@ -129,22 +145,28 @@ for i = 1, nb do
     end
   end
   local allowed = ratio * F + reserve - R
-  local grant = allowed / n
+  -- paced: the retries of the newest 2 buckets stay within a quarter of the allowance
+  local budget = (ratio * F + reserve) * 0.2 - RN
+  if allowed < budget then budget = allowed end
+  local grant = budget / n
   if grant < 1 then grant = 1 end
-  if grant > allowed - others then grant = allowed - others end
+  if grant > budget - others then grant = budget - others end
   if grant < 0 then grant = 0 end
   grant = math.floor(grant * 1000) / 1000
   redis.call('HSET', leases, member, string.format('%.3f', grant))
+  -- spare: what the ratio and the reserve cover of the newest failures; below 0
+  -- (failing beyond the ratio) or an allowance short of its reserve: noisy
+  local spare = ratio * FN + reserve - XN
+  if spare < 0 or allowed < reserve then
+    redis.call('HSET', win, 'noisy', now)
+    noisy = now
+  end
   local keep = math.ceil(window * 2 + lease_ttl)
   redis.call('PEXPIRE', win, keep)
   redis.call('PEXPIRE', leases, keep)
   redis.call('PEXPIRE', live, keep)
-  if allowed < reserve then
-    redis.call('HSET', win, 'noisy', now)
-    noisy = now
-  end
   out[#out + 1] = string.format('%.3f', grant)
-  out[#out + 1] = string.format('%.3f', allowed)
+  out[#out + 1] = string.format('%.3f', spare)
   if noisy and now - noisy < window then out[#out + 1] = 0 else out[#out + 1] = 1 end
 end
 for i = 1, nk do
@@ -370,15 +392,15 @@ class RedisState:
         keys: list[str] = []
         args: list[object] = [self._owner, life, round(self._interval * _PROBE_LIFE * 1000)]
         args += [len(leases), len(views)]
-        reported: list[tuple[int, int]] = []
+        reported: list[tuple[int, int, int]] = []
         for lease, member, lease_keys in leases:
             with lease.lock:
-                firsts, retries = lease.firsts, lease.retries
-                lease.firsts = lease.retries = 0
-            reported.append((firsts, retries))
+                firsts, retries, failures = lease.firsts, lease.retries, lease.failures
+                lease.firsts = lease.retries = lease.failures = 0
+            reported.append((firsts, retries, failures))
             keys += lease_keys
-            args += [member, firsts, retries, repr(lease.ratio), round(lease.window * 1000)]
-            args.append(repr(lease.reserve))
+            args += [member, firsts, retries, failures, repr(lease.ratio)]
+            args += [round(lease.window * 1000), repr(lease.reserve)]
         taken: list[tuple[tuple[str, float] | None, int]] = []
         for view, view_keys in views:
             with view.lock:
@@ -400,11 +422,11 @@ class RedisState:
             return False
         self.syncs += 1
         for i, (lease, _, _) in enumerate(leases):
-            grant, allowance, quiet = reply[3 * i : 3 * i + 3]
+            grant, spare, quiet = reply[3 * i : 3 * i + 3]
             with lease.lock:
                 # what was spent while the script ran comes out of the new lease
                 lease.tokens = float(grant) - lease.retries
-                lease.allowance = float(allowance)
+                lease.spare = float(spare)
                 lease.quiet = bool(int(quiet))
                 lease.live = True
         at = 3 * len(leases)
@@ -427,16 +449,17 @@ class RedisState:
     def _failed(
         self,
         leases: list[tuple[Lease, str, list[str]]],
-        reported: list[tuple[int, int]],
+        reported: list[tuple[int, int, int]],
         views: list[tuple[BreakerView, list[str]]],
         taken: list[tuple[tuple[str, float] | None, int]],
         exc: BaseException,
     ) -> None:
         self.failures += 1
-        for (lease, _, _), (firsts, retries) in zip(leases, reported, strict=True):
+        for (lease, _, _), (firsts, retries, failures) in zip(leases, reported, strict=True):
             with lease.lock:  # report them at the next sync that answers
                 lease.firsts += firsts
                 lease.retries += retries
+                lease.failures += failures
         for (view, _), (pending, _) in zip(views, taken, strict=True):
             with view.lock:
                 if view.pending is None:

@@ -72,9 +72,9 @@ class FleetStore:
         a, k = 5, 0
         for _ in range(nb):
             member = str(args[a])
-            f, r = int(args[a + 1]), int(args[a + 2])
-            ratio, window, reserve = float(args[a + 3]), int(args[a + 4]), float(args[a + 5])
-            a += 6
+            f, r, x = int(args[a + 1]), int(args[a + 2]), int(args[a + 3])
+            ratio, window, reserve = float(args[a + 4]), int(args[a + 5]), float(args[a + 6])
+            a += 7
             key = keys[k]
             k += 3
             budget = self.budgets.get(key)
@@ -83,21 +83,31 @@ class FleetStore:
             head = math.floor(now / (window / 10))
             counts = budget.counts
             tag = str(head)
-            if f != 0:
-                counts["f" + tag] = counts.get("f" + tag, 0) + f
-            if r != 0:
-                counts["r" + tag] = counts.get("r" + tag, 0) + r
-            big_f = big_r = 0
+            for kind, v in (("f", f), ("r", r), ("x", x)):
+                if v != 0:
+                    counts[kind + tag] = counts.get(kind + tag, 0) + v
+            big_f = big_r = recent_f = recent_r = recent_x = 0
             noisy = None
             for name in list(counts):
                 if name == "noisy":
                     noisy = counts[name]
-                elif int(name[1:]) <= head - 10:
+                    continue
+                b = int(name[1:])
+                if b <= head - 10:
                     del counts[name]
-                elif name[0] == "f":
-                    big_f += counts[name]
-                else:
-                    big_r += counts[name]
+                    continue
+                v = counts[name]
+                recent = b >= head - 1
+                if name[0] == "f":
+                    big_f += v
+                    if recent:
+                        recent_f += v
+                elif name[0] == "r":
+                    big_r += v
+                    if recent:
+                        recent_r += v
+                elif recent:
+                    recent_x += v
             live = budget.live
             live[member] = now + lease_ttl  # ZADD
             if now // 1000 != budget.swept:  # ZREMRANGEBYSCORE -inf now (once a second)
@@ -110,20 +120,24 @@ class FleetStore:
             own = budget.leases.get(member, 0.0)
             others = budget.held - own
             allowed = ratio * big_f + reserve - big_r
-            grant = allowed / n
+            paced = (ratio * big_f + reserve) * 0.2 - recent_r
+            if allowed < paced:
+                paced = allowed
+            grant = paced / n
             if grant < 1:
                 grant = 1.0
-            if grant > allowed - others:
-                grant = allowed - others
+            if grant > paced - others:
+                grant = paced - others
             if grant < 0:
                 grant = 0.0
             grant = math.floor(grant * 1000) / 1000
             budget.leases[member] = grant  # HSET
             budget.held += grant - own
-            if allowed < reserve:
+            spare = ratio * recent_f + reserve - recent_x
+            if spare < 0 or allowed < reserve:
                 counts["noisy"] = noisy = now
             out.append(f"{grant:.3f}")
-            out.append(f"{allowed:.3f}")
+            out.append(f"{spare:.3f}")
             out.append(0 if noisy is not None and now - noisy < window else 1)
         return out
 

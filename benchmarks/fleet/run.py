@@ -242,7 +242,13 @@ a client gives up after its 10 s timeout (a retried timeout); the server
 wastes work on requests whose client gave up while they were served, and
 skips at no cost those whose client had already gone (the sensitivity table
 serves them too). The anchors are modelled as attempt controllers in
-`benchmarks/fleet/anchors.py`.
+`benchmarks/fleet/anchors.py`. The fleet-mode row gives every process a
+default `RetryBudget(shared=...)` whose shared state is the library's real
+`RedisState` without its thread, with the Lua script played in Python on one
+simulated Redis per run (`benchmarks/fleet/fleetmode.py`): each process
+syncs once a second at a phase of its own (batched in 100 slots of 10 ms);
+the row has no breaker (the fleet breaker is not modelled) and does not run
+the stacked scenario.
 
 How to read the tables (base = the fleet's nominal first-attempt rate, clients times rate:
 1000 calls/s in every shape of the full run):
@@ -291,6 +297,28 @@ def notes(results: Sequence[dict[str, Any]], quick: bool) -> list[str]:
     return out
 
 
+def breaker_note(break_for: float | None, trigger: float) -> list[str]:
+    """Why the breaker's recovery target cannot hold for this outage: SPEC's doubling."""
+    if break_for is None:
+        return []
+    cap = _default("max_break_for")
+    brk = at = break_for
+    while at < trigger:  # the jitter-free probe times of a breaker opened at 0
+        brk = min(cap or brk * 2, brk * 2)
+        at += brk
+    return [
+        f"Note: with the breaker, SPEC doubles the break after each failed probe "
+        f"({break_for:g}, {2 * break_for:g}, {4 * break_for:g} s ..., each ±10 %). A "
+        f"breaker that opened as the {trigger:g} s outage began probes again about "
+        f"{at:g} s later, so it stays open about {at - trigger:g} s after the outage ends, "
+        f"plus the seconds it took to open, ± {0.1 * at:.1f} s of jitter; the recovery "
+        f"metric waits for the last process's breaker to close. Recovery within "
+        f"break_for + 1 s cannot hold for this outage under SPEC (docs/resilience.md, "
+        f'"How long recovery takes after an outage").',
+        "",
+    ]
+
+
 def definitions(quick: bool) -> str:
     """The metric definitions, with this run's timeline."""
     timeline = QUICK_TIMELINE if quick else sim.Timeline()
@@ -311,7 +339,9 @@ def render(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
     ]
     lines += _table(["target", "measured", ""], targets(results, meta.get("break_for")))
-    lines += ["", *notes(results, meta["quick"]), definitions(meta["quick"])]
+    timeline = QUICK_TIMELINE if meta["quick"] else sim.Timeline()
+    lines += ["", *notes(results, meta["quick"])]
+    lines += [*breaker_note(meta.get("break_for"), timeline.trigger), definitions(meta["quick"])]
     header = [
         "row",
         "shape",
@@ -369,14 +399,19 @@ def update_docs(page: Path, text: str) -> bool:
     return True
 
 
-def _break_for() -> float | None:
-    """``CircuitBreaker``'s default ``break_for``, from its signature."""
+def _default(name: str) -> float | None:
+    """A default of ``CircuitBreaker``, from its signature."""
     try:
         from axios_like import CircuitBreaker
     except ImportError:
         return None
-    default = inspect.signature(CircuitBreaker).parameters["break_for"].default
+    default = inspect.signature(CircuitBreaker).parameters[name].default
     return float(default) if isinstance(default, int | float) else None
+
+
+def _break_for() -> float | None:
+    """``CircuitBreaker``'s default ``break_for``, from its signature."""
+    return _default("break_for")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
