@@ -14,18 +14,21 @@ One daemon thread per ``RedisState`` (serving sync and async clients alike)
 syncs them once per ``sync_interval`` with ONE server-side Lua script call
 (EVALSHA), using the Redis server's clock (``TIME``), never the clients':
 
-- it reports the first attempts and retries made since the last sync, and
-  gets a new lease back: the fleet's allowance over the window
-  (``ratio`` x the fleet's first attempts + ``min_retries`` - the fleet's
-  retries), split among the live leases (at least 1 each while the
-  allowance lasts), never more than what the other live leases leave; the
+- it reports the first attempts, retries and transient failures since the
+  last sync, and gets a new lease back: the fleet's allowance over the
+  window (``ratio`` x the fleet's first attempts + ``min_retries`` - the
+  fleet's retries), paced (the retries of the newest 2 tenths of the window
+  stay within 2 tenths of it), split among the live leases (at least 1 each
+  while it lasts), never more than what the other live leases leave; the
   unused part of the old lease goes back (the new lease replaces it). With
-  it come the allowance itself and whether the fleet is *quiet*: its
-  allowance has held its whole ``min_retries`` at every sync for a
-  ``window`` (the script keeps the last time it did not, ``noisy``). Only
-  in a quiet fleet may a call become lone and borrow from its process's
-  own reserve, and it keeps borrowing while the allowance, plus its own
-  retries, holds the reserve;
+  it come the *spare* (``ratio`` x the newest first attempts +
+  ``min_retries`` - the newest failures) and whether the fleet is *quiet*:
+  no sync within a ``window`` found the spare below 0 or the allowance below
+  ``min_retries`` (the script keeps the last time one did, ``noisy``). While
+  the fleet is quiet, an empty lease lets the process's own budget answer
+  (its ratio, its reserve, a lone call); while it is not, only the lease
+  pays, and a lone call keeps borrowing only while the spare plus its own
+  failures stays at or above 0;
 - it publishes a breaker that opened here (``SET open PX break``), reads the
   fleet's breaker back, and, when a local call waits for a half-open probe,
   takes the fleet's one probe (``SET probe NX PX``), kept alive while the
@@ -145,7 +148,7 @@ for i = 1, nb do
     end
   end
   local allowed = ratio * F + reserve - R
-  -- paced: the retries of the newest 2 buckets stay within a quarter of the allowance
+  -- paced: the retries of the newest 2 buckets stay within 2 tenths of the allowance
   local budget = (ratio * F + reserve) * 0.2 - RN
   if allowed < budget then budget = allowed end
   local grant = budget / n
