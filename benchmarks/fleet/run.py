@@ -314,7 +314,7 @@ def notes(results: Sequence[dict[str, Any]], quick: bool) -> list[str]:
 
 
 def breaker_note(break_for: float | None, trigger: float) -> list[str]:
-    """Why the breaker's recovery target cannot hold for this outage: SPEC's doubling."""
+    """Why the breaker's recovery target cannot hold for this outage: the doubling break."""
     if break_for is None:
         return []
     cap = _default("max_break_for")
@@ -323,13 +323,13 @@ def breaker_note(break_for: float | None, trigger: float) -> list[str]:
         brk = min(cap or brk * 2, brk * 2)
         at += brk
     return [
-        f"Note: with the breaker, SPEC doubles the break after each failed probe "
+        f"Note: with the breaker, the break doubles after each failed probe "
         f"({break_for:g}, {2 * break_for:g}, {4 * break_for:g} s ..., each ±10 %). A "
         f"breaker that opened as the {trigger:g} s outage began probes again about "
         f"{at:g} s later, so it stays open about {at - trigger:g} s after the outage ends, "
         f"plus the seconds it took to open, ± {0.1 * at:.1f} s of jitter; the recovery "
         f"metric waits for the last process's breaker to close. Recovery within "
-        f"break_for + 1 s cannot hold for this outage under SPEC (docs/resilience.md, "
+        f"break_for + 1 s cannot hold for this outage while breaks double (docs/resilience.md, "
         f'"How long recovery takes after an outage").',
         "",
     ]
