@@ -11,6 +11,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from axios_like import RetryBudget
 from axios_like._control import SEND, Origin, Refuse, StopReason
 from axios_like._fleet import ApplyFleet, BreakerView, Lease, SharedState
@@ -151,3 +154,47 @@ def test_a_lease_not_live_answers_locally() -> None:
     lease.live = False  # before the first sync, or Redis unreachable
     assert failing_call(budget, 0.0, 3, {}) == 3  # the local budget: a lone call
     assert lease.retries == 3  # reported when the fleet answers again
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0.0, max_value=2.0),
+            st.sampled_from(["call", "retry", "retry", "ok", "sync"]),
+            st.integers(min_value=0, max_value=5),
+        ),
+        max_size=200,
+    )
+)
+def test_a_noisy_fleet_never_admits_more_retries_than_its_leases(
+    ops: list[tuple[float, str, int]],
+) -> None:
+    """Whatever the calls, successes and syncs: while the fleet is not quiet, the
+    retries admitted are at most the tokens the syncs granted (no local reserve,
+    no lone call), and each admitted retry is reported to the fleet."""
+    budget, lease = fleet_budget(tokens=0.0, spare=-1.0, quiet=False)
+    now, granted, admitted = 0.0, 0.0, 0
+    calls: list[tuple[dict[object, Any], list[int]]] = []
+    for dt, op, n in ops:
+        now += dt
+        if op == "sync":
+            lease.tokens = float(n)  # the new grant replaces the old lease
+            lease.retries = 0
+            granted += n
+        elif op == "ok":
+            budget.record(ticket(FIRST), verdict(OK), now)
+        elif op == "call" or not calls:
+            call: dict[object, Any] = {}
+            budget.admit(ticket(FIRST, 1, call), now)
+            budget.record(ticket(FIRST, 1, call), verdict(FAIL), now)
+            calls.append((call, [1]))
+        else:
+            call, attempts = calls[n % len(calls)]
+            t = ticket(RETRY, attempts[0] + 1, call)
+            if budget.admit(t, now) is SEND:
+                attempts[0] += 1
+                admitted += 1
+                budget.record(t, verdict(FAIL), now)
+    assert admitted <= granted
+    assert budget._states[SVC].tokens == 3.0  # the local reserve was never touched
