@@ -43,21 +43,26 @@ __all__ = ["BreakerView", "Holders", "Lease", "SharedState"]
 class Lease:
     """One budget's lease of fleet retries for one origin, synced in the background.
 
-    The request path adds to ``firsts`` and ``retries`` and spends ``tokens``
-    (when ``live``); the sync reports and resets the counts and replaces
-    ``tokens`` with the next grant, all under ``lock``. ``retries`` counts the
-    retries made in fallback (local) mode too, so the fleet learns of them.
+    The request path adds to ``firsts``, ``retries`` and ``failures`` and
+    spends ``tokens`` (when ``live``); the sync reports and resets the counts,
+    replaces ``tokens`` with the next grant and sets ``spare`` and ``quiet``,
+    all under ``lock``.
+    ``retries`` counts the retries made in fallback (local) mode too, so the
+    fleet learns of them.
     """
 
     __slots__ = (
         "__weakref__",
+        "failures",
         "firsts",
         "live",
         "lock",
         "origin",
+        "quiet",
         "ratio",
         "reserve",
         "retries",
+        "spare",
         "tokens",
         "window",
     )
@@ -73,9 +78,18 @@ class Lease:
         #: True while the fleet answers: retries are spent from ``tokens`` only.
         self.live = False
         self.tokens = 0.0
+        #: What the fleet's ratio and reserve cover of its newest transient failures at
+        #: the last sync (``ratio`` x first attempts + ``reserve`` - failures, over the
+        #: newest 2 tenths of the window): below 0, it fails beyond what the ratio covers.
+        self.spare = float("inf")
+        #: The fleet is quiet: no sync within the last ``window`` found it failing
+        #: beyond the ratio (``spare`` < 0) or its allowance short of ``reserve``.
+        #: Only then may a call become lone (borrow from the local reserve).
+        self.quiet = True
         #: Counts since the last sync (reported, then reset, by the sync).
         self.firsts = 0
         self.retries = 0
+        self.failures = 0
 
 
 #: What a breaker view's ``apply`` is called with by the sync: seconds the fleet

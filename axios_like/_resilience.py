@@ -180,7 +180,7 @@ class _Ring:
 class _Budget:
     """One origin's budget: first attempts (``ring.a``), retries (``ring.b``), the reserve."""
 
-    __slots__ = ("healthy", "lease", "lone", "refilled_at", "ring", "tokens")
+    __slots__ = ("healthy", "lease", "lone", "lone_retries", "refilled_at", "ring", "tokens")
 
     def __init__(self, now: float, width: float, tokens: float) -> None:
         self.ring = _Ring(now, width)
@@ -189,6 +189,8 @@ class _Budget:
         self.healthy = True
         #: The token of the one lone call that may borrow past the reserve, if any.
         self.lone: object | None = None
+        #: Fleet mode: the retries the lone call made since it became lone.
+        self.lone_retries = 0
         #: Fleet mode: this origin's lease of the fleet's retries (``None``: local).
         self.lease: Lease | None = None
 
@@ -340,23 +342,46 @@ class RetryBudget:
     def _spend_lease(self, state: _Budget, lease: Lease, ticket: Ticket, now: float) -> Admission:
         """Fleet mode (under the lock): a retry spends the lease, else a lone call borrows."""
         ring = state.ring
+        before = ticket.call.get(self)
+        # The lone call (if this is it) stays lone whatever paid for its last retry.
+        lone = before[3] if before is not None and before[3] is state.lone else None
         if lease.tokens >= 1.0:
             lease.tokens -= 1.0
             lease.retries += 1
             ring.b[ring.slot] += 1
             ring.b_sum += 1
-            ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, True)
+            if lone is not None:
+                state.lone_retries += 1
+            ticket.call[self] = (ticket.attempt, ring.head, False, lone, lease, True)
             return SEND
-        # The lease is spent: only a lone call (this process's reserve is full: it
-        # was idle) borrows from the local reserve, so a quiet client is not starved.
-        before = ticket.call.get(self)
-        lone = before[3] if before is not None and before[3] is state.lone else None
+        # The lease is spent. While the fleet is quiet (no sync within a window found
+        # it failing beyond its ratio), the local reserve answers as in local mode,
+        # lone call included, so a quiet client is not starved; while it is not,
+        # only the lease. A lone call keeps borrowing while the fleet's newest
+        # failures, less its own (its first attempt and each retry), are covered:
+        # in a fleet meeting an outage, lone calls stop within a sync or two.
         self._refill(state, now)
         if lone is None:
-            if state.tokens < self._reserve or state.tokens < 1.0:
+            if not lease.quiet:
                 return _BUDGET_REFUSAL
-            lone = state.lone = object()
+            if state.healthy and ring.b_sum + 1 <= self._ratio * ring.a_sum:
+                # A quiet fleet, and here the origin's last outcome a success: this
+                # process's own ratio pays, as in local mode (it counts every retry).
+                lease.retries += 1
+                ring.b[ring.slot] += 1
+                ring.b_sum += 1
+                ticket.call[self] = (ticket.attempt, ring.head, False, None, lease, False)
+                return SEND
+            if state.tokens < 1.0:
+                return _BUDGET_REFUSAL
+            if state.tokens >= self._reserve:  # the reserve was full: an idle client
+                lone = state.lone = object()
+                state.lone_retries = 0
+        elif lease.spare + state.lone_retries + 1 < 0:
+            return _BUDGET_REFUSAL
         state.tokens -= 1.0
+        if lone is not None:
+            state.lone_retries += 1
         lease.retries += 1
         ring.b[ring.slot] += 1
         ring.b_sum += 1
@@ -401,11 +426,16 @@ class RetryBudget:
         healthy = failure is not _TRANSIENT
         known = self._states.get(ticket.origin)
         if known is not None and known.healthy is healthy:
+            if not healthy and known.lease is not None:
+                with self._lock:  # fleet mode: the fleet counts transient failures
+                    known.lease.failures += 1
             return  # the hot path: no news (read without the lock; a race only settles twice)
         if self._clock is not None:
             now = self._clock()
         with self._lock:
             state = self._state(ticket.origin, now)
+            if not healthy and state.lease is not None:
+                state.lease.failures += 1
             if state.healthy is not healthy:
                 self._refill(state, now)  # what was earned at the old rate
                 state.healthy = healthy

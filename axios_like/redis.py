@@ -14,13 +14,22 @@ One daemon thread per ``RedisState`` (serving sync and async clients alike)
 syncs them once per ``sync_interval`` with ONE server-side Lua script call
 (EVALSHA), using the Redis server's clock (``TIME``), never the clients':
 
-- it reports the first attempts and retries (cumulative, numbered: a report
-  that timed out here but that Redis ran later is not counted twice), and
-  gets a new lease back: the fleet's allowance over the window
-  (``ratio`` x the fleet's first attempts + ``min_retries`` - the fleet's
-  retries), split among the live leases (at least 1 each while the
-  allowance lasts), never more than what the other live leases leave; the
-  unused part of the old lease goes back (the new lease replaces it);
+- it reports the first attempts, retries and transient failures
+  (cumulative, numbered: a report that timed out here but that Redis ran
+  later is not counted twice), and gets a new lease back: the fleet's
+  allowance over the window (``ratio`` x the fleet's first attempts +
+  ``min_retries`` - the fleet's retries), paced (the retries of the newest 2
+  tenths of the window stay within 2 tenths of it), split among the live
+  leases (at least 1 each while it lasts), never more than what the other
+  live leases leave; the unused part of the old lease goes back (the new
+  lease replaces it). With it come the *spare* (``ratio`` x the newest first
+  attempts + ``min_retries`` - the newest failures) and whether the fleet is
+  *quiet*: no sync within a ``window`` found the spare below 0 or the
+  allowance below ``min_retries`` (the script keeps the last time one did,
+  ``noisy``). While the fleet is quiet, an empty lease lets the process's own
+  budget answer (its ratio, its reserve, a lone call); while it is not, only
+  the lease pays, and a lone call keeps borrowing only while the spare plus
+  its own failures stays at or above 0;
 - it publishes a breaker that opened here (``SET open PX break``), reads the
   fleet's breaker back, and, when a local call waits for a half-open probe,
   takes the fleet's one probe (``SET probe NX PX``), kept alive while the
@@ -77,15 +86,17 @@ _PROBE_LIFE: Final = 3.0
 # One call per sync: every budget's report and lease, every breaker's publish and read.
 # KEYS: 4 per budget (window counts, leases, live members, reports seen), then 3 per
 # breaker (open, tripped, probe). ARGV: owner, lease ttl ms, probe ttl ms, #budgets,
-# #breakers, the sync's sequence number, then 8 per budget (member, firsts, retries,
-# ratio, window ms, reserve, firsts acked, retries acked) and 4 per breaker (op 0/1
-# open/2 close, open ms, wants probe 0/1, tripped ttl ms).
+# #breakers, the sync's sequence number, then 10 per budget (member, firsts, retries,
+# failures, ratio, window ms, reserve, firsts acked, retries acked, failures acked) and
+# 4 per breaker (op 0/1 open/2 close, open ms, wants probe 0/1, tripped ttl ms).
+# Reply: 3 per budget (the grant, the spare, quiet 0/1), then 3 per breaker
+# (open ms left, tripped 0/1, probe taken 0/1).
 #
-# A budget's firsts and retries are cumulative (all ever taken from its lease), with
+# A budget's firsts, retries and failures are cumulative (all ever taken from its lease), with
 # the part the last sync that answered applied (acked). A call that timed out here may
 # still run in Redis later (paused, not dead: its EVALSHA waits in the socket), and the
 # next sync reports the same counts again: so each member's last applied report
-# ("seq firsts retries") is kept in the reports-seen hash, and a report counts only what
+# ("seq firsts retries failures") is kept in the reports-seen hash, and a report counts only what
 # it adds to that one (an older or repeated report adds nothing). Without a report seen
 # (the first, or Redis restarted empty) it counts what is not acked.
 _SCRIPT: Final = """
@@ -104,37 +115,58 @@ for i = 1, nb do
   local member = ARGV[a]
   local tf = tonumber(ARGV[a + 1])
   local tr = tonumber(ARGV[a + 2])
-  local ratio = tonumber(ARGV[a + 3])
-  local window = tonumber(ARGV[a + 4])
-  local reserve = tonumber(ARGV[a + 5])
-  local f = tf - tonumber(ARGV[a + 6])
-  local r = tr - tonumber(ARGV[a + 7])
-  a = a + 8
+  local tx = tonumber(ARGV[a + 3])
+  local ratio = tonumber(ARGV[a + 4])
+  local window = tonumber(ARGV[a + 5])
+  local reserve = tonumber(ARGV[a + 6])
+  local f = tf - tonumber(ARGV[a + 7])
+  local r = tr - tonumber(ARGV[a + 8])
+  local x = tx - tonumber(ARGV[a + 9])
+  a = a + 10
   local win, leases, live, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
   k = k + 4
   local last = redis.call('HGET', seen, member)
-  local s, lf, lr
-  if last then s, lf, lr = string.match(last, '^(%d+) (%-?%d+) (%-?%d+)$') end
+  local s, lf, lr, lx
+  if last then
+    s, lf, lr, lx = string.match(last, '^(%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+  end
   if s and tonumber(s) >= seq then
-    f, r = 0, 0
+    f, r, x = 0, 0, 0
   else
-    if s then f, r = tf - tonumber(lf), tr - tonumber(lr) end
-    redis.call('HSET', seen, member, string.format('%d %d %d', seq, tf, tr))
+    if s then f, r, x = tf - tonumber(lf), tr - tonumber(lr), tx - tonumber(lx) end
+    redis.call('HSET', seen, member, string.format('%d %d %d %d', seq, tf, tr, tx))
   end
   local head = math.floor(now / (window / 10))
   local tag = string.format('%d', head)
   if f ~= 0 then redis.call('HINCRBY', win, 'f' .. tag, f) end
   if r ~= 0 then redis.call('HINCRBY', win, 'r' .. tag, r) end
-  local F, R = 0, 0
+  if x ~= 0 then redis.call('HINCRBY', win, 'x' .. tag, x) end
+  -- F, R: first attempts and retries in the window; FN, RN, XN: first attempts,
+  -- retries and transient failures in the newest 2 buckets (the last 1-2 tenths)
+  local F, R, FN, RN, XN, noisy = 0, 0, 0, 0, 0, nil
   local fields = redis.call('HGETALL', win)
   for j = 1, #fields, 2 do
     local name = fields[j]
-    if tonumber(string.sub(name, 2)) <= head - 10 then
-      redis.call('HDEL', win, name)
-    elseif string.sub(name, 1, 1) == 'f' then
-      F = F + tonumber(fields[j + 1])
+    if name == 'noisy' then
+      noisy = tonumber(fields[j + 1])
     else
-      R = R + tonumber(fields[j + 1])
+      local b = tonumber(string.sub(name, 2))
+      if b <= head - 10 then
+        redis.call('HDEL', win, name)
+      else
+        local v = tonumber(fields[j + 1])
+        local kind = string.sub(name, 1, 1)
+        local recent = b >= head - 1
+        if kind == 'f' then
+          F = F + v
+          if recent then FN = FN + v end
+        elseif kind == 'r' then
+          R = R + v
+          if recent then RN = RN + v end
+        elseif recent then
+          XN = XN + v
+        end
+      end
     end
   end
   redis.call('ZADD', live, now + lease_ttl, member)
@@ -153,18 +185,30 @@ for i = 1, nb do
     end
   end
   local allowed = ratio * F + reserve - R
-  local grant = allowed / n
+  -- paced: the retries of the newest 2 buckets stay within 2 tenths of the allowance
+  local budget = (ratio * F + reserve) * 0.2 - RN
+  if allowed < budget then budget = allowed end
+  local grant = budget / n
   if grant < 1 then grant = 1 end
-  if grant > allowed - others then grant = allowed - others end
+  if grant > budget - others then grant = budget - others end
   if grant < 0 then grant = 0 end
   grant = math.floor(grant * 1000) / 1000
   redis.call('HSET', leases, member, string.format('%.3f', grant))
+  -- spare: what the ratio and the reserve cover of the newest failures; below 0
+  -- (failing beyond the ratio) or an allowance short of its reserve: noisy
+  local spare = ratio * FN + reserve - XN
+  if spare < 0 or allowed < reserve then
+    redis.call('HSET', win, 'noisy', now)
+    noisy = now
+  end
   local keep = math.ceil(window * 2 + lease_ttl)
   redis.call('PEXPIRE', win, keep)
   redis.call('PEXPIRE', leases, keep)
   redis.call('PEXPIRE', live, keep)
   redis.call('PEXPIRE', seen, keep)
   out[#out + 1] = string.format('%.3f', grant)
+  out[#out + 1] = string.format('%.3f', spare)
+  if noisy and now - noisy < window then out[#out + 1] = 0 else out[#out + 1] = 1 end
 end
 for i = 1, nk do
   local op = tonumber(ARGV[a])
@@ -230,10 +274,11 @@ class _Entry:
         self.keys = keys
         #: Synced (False: released by its budget or breaker until renewed).
         self.active = True
-        #: A lease's firsts and retries ever taken by a sync, and the part that the
-        #: sync numbered ``acked_seq`` (the newest that answered) applied. Under the lease's lock.
-        self.sent = (0, 0)
-        self.acked = (0, 0)
+        #: A lease's firsts, retries and failures ever taken by a sync, and the part that
+        #: the sync numbered ``acked_seq`` (the newest that answered) applied. Under the
+        #: lease's lock.
+        self.sent = (0, 0, 0)
+        self.acked = (0, 0, 0)
         self.acked_seq = 0
 
 
@@ -544,11 +589,16 @@ class RedisState:
         keys: list[str] = []
         args: list[object] = [self._owner, life, round(self._interval * _PROBE_LIFE * 1000)]
         args += [len(leases), len(views), seq]
-        reported: list[tuple[int, int]] = []
+        reported: list[tuple[int, int, int]] = []
         for lease, entry in leases:
             with lease.lock:  # cumulative: a sync that fails keeps nothing to give back
-                sent = entry.sent = (entry.sent[0] + lease.firsts, entry.sent[1] + lease.retries)
-                lease.firsts = lease.retries = 0
+                firsts, retries, failures = entry.sent
+                sent = entry.sent = (
+                    firsts + lease.firsts,
+                    retries + lease.retries,
+                    failures + lease.failures,
+                )
+                lease.firsts = lease.retries = lease.failures = 0
                 acked = entry.acked
             reported.append(sent)
             keys += entry.keys
@@ -577,15 +627,18 @@ class RedisState:
         # A stopped run's last answer (its last holder detached) or a released lease's
         # is not applied: they answer locally. Checked under each lock that detach and
         # release hold (stop is set before the fallback), so no answer comes after them.
-        for (lease, entry), sent, grant in zip(leases, reported, reply, strict=False):
+        for i, ((lease, entry), sent) in enumerate(zip(leases, reported, strict=True)):
+            grant, spare, quiet = reply[3 * i : 3 * i + 3]
             with lease.lock:
                 if seq > entry.acked_seq:
                     entry.acked, entry.acked_seq = sent, seq
                 if entry.active and not stop.is_set():
                     # what was spent while the script ran comes out of the new lease
                     lease.tokens = float(grant) - lease.retries
+                    lease.spare = float(spare)
+                    lease.quiet = bool(int(quiet))
                     lease.live = True
-        at = len(leases)
+        at = 3 * len(leases)
         for (view, entry), (_, changes) in zip(views, taken, strict=True):
             open_ms, tripped, got = (int(x) for x in reply[at : at + 3])
             at += 3

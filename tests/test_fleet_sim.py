@@ -204,3 +204,76 @@ def test_docs_markers_are_replaced(tmp_path: Path) -> None:
     plain.write_text("# no markers\n")
     assert not run.update_docs(plain, "x")
     assert plain.read_text() == "# no markers\n"
+
+
+# ---------------------------------------------------------------- fleet mode
+
+
+def _has_fleet() -> bool:
+    return sim.FLEET in sim.rows()
+
+
+@pytest.mark.skipif(not _has_fleet(), reason="fleet mode needs redis-py (the redis extra)")
+def test_fleet_mode_holds_the_outage_to_the_ratio_with_a_smooth_peak() -> None:
+    r = sim.run_one("outage", LARGE, sim.FLEET, timeline=sim.Timeline(12.0, 15.0, 8.0))
+    # Measured 1.07x and a peak of 1.2x (full run); issue 12's targets: 1.10x and 1.3x.
+    assert r["amplification"] <= 1.10
+    assert r["peak"] <= 1.3
+    assert r["recovery"] is not None
+    assert r["recovery"] <= 5
+
+
+@pytest.mark.skipif(not _has_fleet(), reason="fleet mode needs redis-py (the redis extra)")
+def test_fleet_mode_bounds_many_small_processes_where_a_budget_each_cannot() -> None:
+    shape = sim.Shape(500, 0.2)  # 100 calls/s: each process makes ~4 calls in the outage
+    timeline = sim.Timeline(12.0, 20.0, 5.0)
+    local = sim.run_one("outage", shape, sim.DEFAULT_BUDGET, timeline=timeline)
+    fleet = sim.run_one("outage", shape, sim.FLEET, timeline=timeline)
+    assert local["amplification"] > 1.3  # the lone-call rule, per process
+    assert fleet["amplification"] <= 1.10  # a quiet fleet's rule: no lone calls in an outage
+    assert fleet["peak"] <= 1.3
+
+
+@pytest.mark.skipif(not _has_fleet(), reason="fleet mode needs redis-py (the redis extra)")
+def test_fleet_mode_keeps_goodput_at_five_percent_failures() -> None:
+    r = sim.run_one("low", SMALL, sim.FLEET, timeline=sim.Timeline(5.0, 30.0, 5.0))
+    assert r["goodput"] >= 0.999  # a quiet fleet: the local ratio and reserve answer
+
+
+@pytest.mark.skipif(not _has_fleet(), reason="fleet mode needs redis-py (the redis extra)")
+def test_the_fleet_store_plays_the_scripts_arithmetic() -> None:
+    from fleet.fleetmode import FleetStore
+
+    now = [100.0]
+    store = FleetStore(lambda: now[0])
+    keys = ["c", "l", "z", "s"]
+    totals: dict[str, tuple[int, int, int]] = {}
+    seq = [0]
+
+    def sync(member: str, f: int, r: int, x: int) -> list[object]:
+        # reports are cumulative and numbered, as RedisState sends them (none acked yet)
+        tf, tr, tx = totals.get(member, (0, 0, 0))
+        totals[member] = sent = (tf + f, tr + r, tx + x)
+        seq[0] += 1
+        args = ["o", 3000, 3000, 1, 0, seq[0], member, *sent, "0.1", 10000, "3.0", 0, 0, 0]
+        return store(keys, args)
+
+    # 20 first attempts: allowance 0.1 x 20 + 3 = 5; paced to 2 tenths: 1 to lease
+    assert sync("a", 20, 0, 0) == ["1.000", "5.000", 1]
+    # the same report again (a sync that timed out but ran): counted once
+    assert store(keys, ["o", 3000, 3000, 1, 0, 1, "a", 20, 0, 0, "0.1", 10000, "3.0", 0, 0, 0]) == [
+        "1.000",
+        "5.000",
+        1,
+    ]
+    # a second member: the pace is leased to "a" already
+    assert sync("b", 0, 0, 0) == ["0.000", "5.000", 1]
+    now[0] = 100.5
+    assert sync("a", 0, 1, 10) == ["0.000", "-5.000", 0]  # failing beyond the ratio: noisy
+    now[0] = 109.0
+    assert sync("b", 0, 0, 0)[2] == 0  # noisy within a window of the last noisy sync
+    now[0] = 111.0
+    # 10 s later: quiet, counts aged out; the pace, 3 x 0.2, is less than a whole token
+    assert sync("b", 0, 0, 0) == ["0.600", "3.000", 1]
+    with pytest.raises(NotImplementedError):
+        store(keys, ["o", 3000, 3000, 0, 1, 1, 0, 0, 0, 0])

@@ -261,7 +261,11 @@ def test_four_processes_two_clients_each_stay_within_the_fleet_bound(
     slack = 8 * 3
     print(f"fleet: {seen} requests for {firsts} calls: {seen / firsts:.3f}x, bound {bound}")
     assert retries <= bound + slack
-    assert retries >= 0.5 * bound  # the budget was used, not just refused
+    # The budget was used, not just refused. The fleet paces its leases (the retries
+    # of the newest 2 tenths of a window stay within 2 tenths of its allowance) and an
+    # always-failing fleet is noisy within a sync (no lone calls): a second's run makes
+    # about a fifth of the window's bound (22 measured on a quiet machine).
+    assert retries >= 0.1 * bound
     print("workers:", results)
     # no call hangs (a loaded CI box makes the first calls slow: latency under Redis
     # faults is measured by test_redis_failing_never_delays_or_fails_a_request)
@@ -718,6 +722,82 @@ def test_the_budget_is_local_while_redis_is_down_and_fleet_again_after(
         assert sum(int(v) for k, v in counts.items() if k.startswith(b"f")) >= 2
 
 
+def test_the_script_reports_the_spare_and_whether_the_fleet_is_quiet(
+    redis_server: RedisServer,
+) -> None:
+    from axios_like._control import Origin
+    from tests.test_resilience import FAIL, FIRST, OK, ticket, verdict
+
+    origin = Origin("http", "svc", 80)
+    # a long interval: the thread syncs once when it starts, this test syncs by hand
+    with RedisState(redis_server.url, namespace="spare", sync_interval=60.0) as shared:
+        budget = axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3, shared=shared)
+        for _ in range(20):
+            budget.admit(ticket(FIRST, 1, {}, origin), 0.0)
+        budget.record(ticket(FIRST, 1, {}, origin), verdict(OK), 0.0)
+        assert shared.sync()
+        lease = budget._states[origin].lease
+        assert lease is not None
+        assert lease.live
+        # 20 first attempts, no failure: 0.1 x 20 + 3 = 5 spare; the lease is paced:
+        # the newest 2 tenths may retry 2 tenths of the allowance, (0.1 x 20 + 3) x 0.2
+        assert (lease.spare, lease.quiet, lease.tokens) == (5.0, True, 1.0)
+        for _ in range(10):
+            budget.record(ticket(FIRST, 1, {}, origin), verdict(FAIL), 0.0)
+        assert lease.failures == 10
+        assert shared.sync()
+        assert (lease.spare, lease.quiet) == (-5.0, False)  # failing beyond its ratio
+        budget.record(ticket(FIRST, 1, {}, origin), verdict(OK), 0.0)
+        assert shared.sync()
+        assert not lease.quiet  # noisy for a window after the last noisy sync
+        client = redis_server.client()
+        try:
+            counts = client.hgetall("{spare}:budget:http://svc:80:counts")
+        finally:
+            client.close()
+        assert b"noisy" in counts
+        assert sum(int(v) for k, v in counts.items() if k.startswith(b"x")) == 10
+
+
+def test_the_simulations_store_answers_as_the_lua_script(redis_server: RedisServer) -> None:
+    """benchmarks/fleet/fleetmode.py plays the script in Python: same ARGV, same reply."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from fleet.fleetmode import FleetStore
+
+    client = redis_server.client()
+    keys = ["{cmp}:budget:x:counts", "{cmp}:budget:x:leases", "{cmp}:budget:x:live"]
+    keys.append("{cmp}:budget:x:seen")
+    totals: dict[str, tuple[int, int, int]] = {}
+    now = [0.0]
+    store = FleetStore(lambda: now[0])
+    with RedisState(redis_server.url, namespace="cmp", sync_interval=60.0) as shared:
+        # member, firsts, retries, failures: three members of one budget, then failures
+        steps = [("a", 40, 0, 1), ("b", 30, 2, 2), ("c", 0, 0, 0), ("a", 10, 1, 30)]
+        steps += [("b", 5, 3, 3), ("c", 0, 1, 0), ("a", 0, 0, 0)]
+        compared = 0
+        try:
+            for seq, (member, f, r, x) in enumerate(steps, start=1):
+                # cumulative and numbered, as RedisState reports (the part acked: none)
+                tf, tr, tx = totals.get(member, (0, 0, 0))
+                totals[member] = sent = (tf + f, tr + r, tx + x)
+                args = ["owner", 3000, 3000, 1, 0, seq, member, *sent, "0.1", 10000, "3.0"]
+                args += [0, 0, 0]
+                seconds, micros = client.time()
+                now[0] = seconds + micros / 1e6
+                real = shared._script(keys=keys, args=args)
+                after, _ = client.time()
+                played = store(keys, args)
+                if after != seconds:
+                    continue  # a new 1 s bucket began between the two: not comparable
+                assert [str(v if isinstance(v, int) else v.decode()) for v in real] == [
+                    str(v) for v in played
+                ]
+                compared += 1
+        finally:
+            client.close()
+    assert compared >= 5
+
+
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 async def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries(
     redis_server: RedisServer, server: FlakyServer, is_async: bool
@@ -932,7 +1012,7 @@ def test_closed_clients_unregister_their_budgets_and_the_script_stays_bounded(
         most_keys = max(k for k, _ in calls.sizes)
         most_args = max(a for _, a in calls.sizes)
         assert most_keys <= 3 * 4 + 3  # at most 2 + 1 budgets and the breaker at once
-        assert most_args <= 6 + 3 * 8 + 4
+        assert most_args <= 6 + 3 * 10 + 4  # 10 arguments a budget, 4 a breaker
         # used per request only (held by no client), then dropped: garbage-collected,
         # they leave no registration behind
         for _ in range(50):
@@ -946,7 +1026,7 @@ def test_closed_clients_unregister_their_budgets_and_the_script_stays_bounded(
         syncs = shared.syncs
         _wait(lambda: shared.syncs >= syncs + 5, 2.0)  # past the lease life (3 intervals)
         keys, args = calls.last
-        assert (len(keys), len(args)) == (2 * 4 + 3, 6 + 2 * 8 + 4)
+        assert (len(keys), len(args)) == (2 * 4 + 3, 6 + 2 * 10 + 4)
         client = redis_server.client()
         try:
             base = f"{{{ns}}}:budget:http://127.0.0.1:{server.port}:"

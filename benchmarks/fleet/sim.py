@@ -156,6 +156,21 @@ RowFactory = Callable[[random.Random], tuple[dict[str, Any], tuple[Any, ...]]]
 NO_BUDGET: Final = "no budget (plain retries, max_retries=3)"
 DEFAULT_BUDGET: Final = "axios_like RetryBudget() (default)"
 WITH_BREAKER: Final = "axios_like RetryBudget() + CircuitBreaker()"
+FLEET: Final = "axios_like fleet mode (Redis lease, 1 s sync)"
+
+
+#: A fleet row's factory: ``make(rng, fleet)``, ``fleet`` the run's ``fleetmode.FleetSync``.
+FleetFactory = Callable[[random.Random, Any], tuple[dict[str, Any], tuple[Any, ...]]]
+
+
+class FleetRow:
+    """A row whose processes share one fleet (``Sim`` calls ``.make(rng, fleet)``)."""
+
+    def __init__(self, make: FleetFactory) -> None:
+        self.make = make
+
+    def __call__(self, rng: random.Random) -> tuple[dict[str, Any], tuple[Any, ...]]:
+        raise TypeError("a fleet row needs its run's fleet: Sim calls .make(rng, fleet)")
 
 
 def _axios_rows() -> dict[str, RowFactory]:
@@ -163,13 +178,19 @@ def _axios_rows() -> dict[str, RowFactory]:
         from axios_like import CircuitBreaker, RetryBudget
     except ImportError:  # the resilience module is not merged yet
         return {}
-    return {
+    table: dict[str, RowFactory] = {
         DEFAULT_BUDGET: lambda rng: ({"retry_budget": RetryBudget()}, ()),
         WITH_BREAKER: lambda rng: (
             {"retry_budget": RetryBudget(), "circuit_breaker": CircuitBreaker(rng=rng)},
             (),
         ),
     }
+    try:
+        from . import fleetmode  # noqa: F401  (needs redis-py: the axios_like[redis] extra)
+    except ImportError:
+        return table
+    table[FLEET] = FleetRow(lambda rng, fleet: ({"retry_budget": fleet.budget()}, ()))
+    return table
 
 
 def rows() -> dict[str, RowFactory]:
@@ -296,6 +317,7 @@ class FifoServer:
 _RESUME: Final = 0
 _ARRIVE: Final = 1
 _GIVE_UP: Final = 2
+_SYNC: Final = 3
 
 
 class _Root:
@@ -379,7 +401,16 @@ class Sim:
         factory = rows()[row]
         depth = 2 if scenario.kind == "stacked" else 1
         self.layers: list[Layer] = []
+        #: Fleet mode: one fleet (a simulated Redis) per layer, synced in slots.
+        self.fleets: list[Any] = []
         for level in range(depth):
+            fleet = None
+            if isinstance(factory, FleetRow):
+                from .fleetmode import FleetSync
+
+                fleet_rng = random.Random(zlib.crc32(f"{key}/{row}/fleet/{level}".encode()))
+                fleet = FleetSync(self.clock, fleet_rng)
+                self.fleets.append(fleet)
             n = scenario.shards if level == depth - 1 else 1
             names = [f"shard-{i}.svc" for i in range(n)] if n > 1 else [f"svc-{level + 1}"]
             origins = [Origin("http", host, 80) for host in names]
@@ -396,7 +427,10 @@ class Sim:
             )
             processes = []
             for _ in range(shape.clients):
-                overrides, extra = factory(controller_rng)
+                if isinstance(factory, FleetRow):
+                    overrides, extra = factory.make(controller_rng, fleet)
+                else:
+                    overrides, extra = factory(controller_rng)
                 config = dict(base, **overrides) if overrides else base
                 processes.append(_adapter.Process(config, tuple(extra)))
             self.layers.append(Layer(processes, origins))
@@ -438,6 +472,8 @@ class Sim:
         rate = self.shape.total
         arrivals = self.arrivals
         self._push(arrivals.expovariate(rate), _ARRIVE, None, None)
+        if self.fleets:
+            self._push(0.0, _SYNC, None, 0)
         heap = self.heap
         pop = heapq.heappop
         step = self._step
@@ -451,10 +487,20 @@ class Sim:
             elif kind == _ARRIVE:
                 self._push(when + arrivals.expovariate(rate), _ARRIVE, None, None)
                 self._arrive(when)
+            elif kind == _SYNC:
+                self._sync(when, value)
             elif obj.pending:  # _GIVE_UP: the upstream attempt timed out first
                 obj.pending = False
                 step(obj.call, self.outcomes.timeout)
         return metrics(self)
+
+    def _sync(self, now: float, slot: int) -> None:
+        """Fleet mode: the processes of one sync slot sync now; the next slot is due."""
+        from .fleetmode import SLOTS, SYNC_INTERVAL
+
+        for fleet in self.fleets:
+            fleet.tick(slot)
+        self._push(now + SYNC_INTERVAL / SLOTS, _SYNC, None, (slot + 1) % SLOTS)
 
     def _arrive(self, now: float) -> None:
         layer = self.layers[0]

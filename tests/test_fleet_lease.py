@@ -1,0 +1,200 @@
+"""The budget's fleet-mode path (SPEC section 5, "Fleet mode"), driven directly.
+
+A hand-made ``SharedState`` hands out real ``Lease`` objects, and the test plays
+the sync: it sets what the Lua script of ``axios_like.redis`` would return
+(``tokens``, ``spare``, ``quiet``, ``live``). No Redis here: tests/test_redis.py
+runs the script itself against a real redis-server.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from axios_like import RetryBudget
+from axios_like._control import SEND, Origin, Refuse, StopReason
+from axios_like._fleet import ApplyFleet, BreakerView, Lease, SharedState
+from tests.test_resilience import FAIL, FIRST, OK, RETRY, SVC, ticket, verdict
+
+REFUSED = Refuse(StopReason.RETRY_BUDGET)
+
+
+class FakeShared:
+    """A ``SharedState`` whose leases the test fills, as a sync would."""
+
+    def __init__(self) -> None:
+        self.leases: list[Lease] = []
+
+    @property
+    def sync_interval(self) -> float:
+        return 1.0
+
+    def budget_lease(
+        self, origin: Origin, lock: threading.Lock, ratio: float, window: float, reserve: float
+    ) -> Lease:
+        lease = Lease(origin, lock, ratio, window, reserve)
+        self.leases.append(lease)
+        return lease
+
+    def breaker_view(
+        self, origin: Origin, lock: threading.Lock, apply: ApplyFleet, break_cap: float
+    ) -> BreakerView:
+        return BreakerView(origin, lock, apply, break_cap)
+
+
+def fleet_budget(**sync: Any) -> tuple[RetryBudget, Lease]:
+    """A default budget in fleet mode, its lease live with what ``sync`` sets."""
+    shared = FakeShared()
+    assert isinstance(shared, SharedState)
+    budget = RetryBudget(shared=shared)
+    budget.admit(ticket(FIRST, 1, {}), 0.0)  # registers the lease
+    (lease,) = shared.leases
+    lease.live = True
+    lease.firsts = lease.retries = 0
+    for name, value in sync.items():
+        setattr(lease, name, value)
+    return budget, lease
+
+
+def failing_call(budget: RetryBudget, now: float, retries: int, call: dict[object, Any]) -> int:
+    """A call whose every attempt fails: how many of ``retries`` the budget admits."""
+    budget.admit(ticket(FIRST, 1, call), now)
+    budget.record(ticket(FIRST, 1, call), verdict(FAIL), now)
+    for attempt in range(2, retries + 2):
+        t = ticket(RETRY, attempt, call)
+        if budget.admit(t, now) is not SEND:
+            return attempt - 2
+        budget.record(t, verdict(FAIL), now)
+    return retries
+
+
+def test_a_lone_call_in_a_quiet_fleet_gets_all_its_retries() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=3.6, quiet=True)
+    assert failing_call(budget, 0.0, 3, {}) == 3  # the local reserve, full: lone
+    assert lease.retries == 3  # reported to the fleet at the next sync
+    assert lease.failures == 4  # its four failed attempts, too
+    budget, _ = fleet_budget(tokens=0.0, spare=3.6, quiet=True)
+    assert failing_call(budget, 0.0, 6, {}) == 6  # past the reserve it borrows
+
+
+def test_a_lone_call_keeps_borrowing_while_its_own_failures_explain_the_fleets() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=3.6, quiet=True)
+    call: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, call), 0.0)
+    budget.record(ticket(FIRST, 1, call), verdict(FAIL), 0.0)
+    assert budget.admit(ticket(RETRY, 2, call), 1.0) is SEND  # lone
+    budget.record(ticket(RETRY, 2, call), verdict(FAIL), 1.0)
+    # the next sync: its two failures made the quiet fleet noisy (3.6 - 2 - 2 < 0)
+    lease.spare, lease.quiet = 3.6 - 2 - 2.0, False
+    assert budget.admit(ticket(RETRY, 3, call), 3.0) is SEND  # -0.4 + 2 own >= 0
+    # a fleet failing beyond its ratio, not because of this call: no more
+    lease.spare = -50.0
+    assert budget.admit(ticket(RETRY, 4, call), 7.0) == REFUSED
+
+
+def test_in_a_noisy_fleet_no_call_becomes_lone() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=-20.0, quiet=False)
+    assert budget.available(SVC, 0.0) == 0  # what the lease holds
+    assert failing_call(budget, 0.0, 3, {}) == 0  # the local reserve is full, unused
+    lease.spare, lease.quiet = 3.6, True  # a window later the fleet is quiet again
+    assert failing_call(budget, 10.0, 3, {}) == 3
+
+
+def test_the_lease_pays_first_and_a_lone_call_stays_lone_when_it_does() -> None:
+    budget, lease = fleet_budget(tokens=1.0, spare=3.6, quiet=True)
+    call: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, call), 0.0)
+    budget.record(ticket(FIRST, 1, call), verdict(FAIL), 0.0)
+    assert budget.admit(ticket(RETRY, 2, call), 0.0) is SEND  # the lease's token
+    assert lease.tokens == 0.0
+    assert budget.admit(ticket(RETRY, 3, call), 0.0) is SEND  # lone: the local reserve
+    lease.tokens = 1.0  # the next sync grants one more
+    assert budget.admit(ticket(RETRY, 4, call), 0.0) is SEND  # the lease pays...
+    lease.spare, lease.quiet = -1.0, False
+    assert budget.admit(ticket(RETRY, 5, call), 0.0) is SEND  # ...and it is still lone
+    assert lease.retries == 4
+
+
+def test_a_quiet_fleet_and_a_healthy_origin_let_the_local_ratio_pay() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=50.0, quiet=True)
+    for _ in range(29):  # 30 first attempts with the registering one: credit for 3 retries
+        budget.admit(ticket(FIRST, 1, {}), 0.0)
+    budget.record(ticket(FIRST), verdict(OK), 0.0)  # the origin's last outcome: a success
+    admitted = 0
+    for _ in range(3):
+        call: dict[object, Any] = {budget: (1, 0, False, None, lease, False)}
+        if budget.admit(ticket(RETRY, 2, call), 0.1) is SEND:
+            admitted += 1
+    assert admitted == 3
+    assert budget.available(SVC, 0.1) == 0  # fleet mode: what the lease holds (0)
+    state = budget._states[SVC]
+    assert state.tokens == 3.0  # the ratio paid: the reserve is untouched
+    # after a failure (the last outcome) the ratio no longer pays in fleet mode
+    budget.record(ticket(FIRST), verdict(FAIL), 0.2)
+    budget.admit(ticket(FIRST, 1, {}), 0.2)
+    assert budget.admit(ticket(RETRY, 2, {}), 0.2) is SEND  # the reserve, full: lone
+    assert state.tokens == 2.0
+
+
+def test_fleet_mode_counts_transient_failures_only() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=3.6, quiet=True)
+    for failure in (FAIL, FAIL, OK, FAIL):
+        budget.record(ticket(FIRST), verdict(failure), 0.0)
+    assert lease.failures == 3
+    assert lease.firsts == 0  # record() does not count first attempts: admit() does
+    budget.admit(ticket(FIRST, 1, {}), 0.0)
+    assert lease.firsts == 1
+
+
+def test_a_lease_not_live_answers_locally() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=-100.0, quiet=False)
+    lease.live = False  # before the first sync, or Redis unreachable
+    assert failing_call(budget, 0.0, 3, {}) == 3  # the local budget: a lone call
+    assert lease.retries == 3  # reported when the fleet answers again
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0.0, max_value=2.0),
+            st.sampled_from(["call", "retry", "retry", "ok", "sync"]),
+            st.integers(min_value=0, max_value=5),
+        ),
+        max_size=200,
+    )
+)
+def test_a_noisy_fleet_never_admits_more_retries_than_its_leases(
+    ops: list[tuple[float, str, int]],
+) -> None:
+    """Whatever the calls, successes and syncs: while the fleet is not quiet, the
+    retries admitted are at most the tokens the syncs granted (no local reserve,
+    no lone call), and each admitted retry is reported to the fleet."""
+    budget, lease = fleet_budget(tokens=0.0, spare=-1.0, quiet=False)
+    now, granted, admitted = 0.0, 0.0, 0
+    calls: list[tuple[dict[object, Any], list[int]]] = []
+    for dt, op, n in ops:
+        now += dt
+        if op == "sync":
+            lease.tokens = float(n)  # the new grant replaces the old lease
+            lease.retries = 0
+            granted += n
+        elif op == "ok":
+            budget.record(ticket(FIRST), verdict(OK), now)
+        elif op == "call" or not calls:
+            call: dict[object, Any] = {}
+            budget.admit(ticket(FIRST, 1, call), now)
+            budget.record(ticket(FIRST, 1, call), verdict(FAIL), now)
+            calls.append((call, [1]))
+        else:
+            call, attempts = calls[n % len(calls)]
+            t = ticket(RETRY, attempts[0] + 1, call)
+            if budget.admit(t, now) is SEND:
+                attempts[0] += 1
+                admitted += 1
+                budget.record(t, verdict(FAIL), now)
+    assert admitted <= granted
+    assert budget._states[SVC].tokens == 3.0  # the local reserve was never touched
