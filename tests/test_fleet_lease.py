@@ -122,6 +122,29 @@ def test_the_lease_pays_first_and_a_lone_call_stays_lone_when_it_does() -> None:
     assert lease.retries == 4
 
 
+def test_in_a_quiet_fleet_a_second_call_spends_the_reserve_left_without_becoming_lone() -> None:
+    budget, lease = fleet_budget(tokens=0.0, spare=3.6, quiet=True)
+    state = budget._states[SVC]
+    lone_call: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, lone_call), 0.0)
+    budget.record(ticket(FIRST, 1, lone_call), verdict(FAIL), 0.0)
+    assert budget.admit(ticket(RETRY, 2, lone_call), 0.0) is SEND  # the reserve was full: lone
+    lone = state.lone
+    assert lone is not None
+    assert (state.tokens, state.lone_retries) == (2.0, 1)
+    other: dict[object, Any] = {}
+    budget.admit(ticket(FIRST, 1, other), 0.0)
+    budget.record(ticket(FIRST, 1, other), verdict(FAIL), 0.0)
+    assert budget.admit(ticket(RETRY, 2, other), 0.0) is SEND  # what is left of the reserve
+    assert state.lone is lone  # the reserve was not full: the other call is not lone
+    assert (state.tokens, state.lone_retries, lease.retries) == (1.0, 1, 2)
+    assert other[budget][2:4] == (True, None)  # charged to the reserve, not lone
+    assert budget.admit(ticket(RETRY, 3, other), 0.0) is SEND  # the reserve's last token
+    assert budget.admit(ticket(RETRY, 4, other), 0.0) == REFUSED  # and no borrowing
+    assert budget.admit(ticket(RETRY, 3, lone_call), 0.0) is SEND  # the lone call borrows
+    assert (state.tokens, state.lone_retries, lease.retries) == (-1.0, 2, 4)
+
+
 def test_a_quiet_fleet_and_a_healthy_origin_let_the_local_ratio_pay() -> None:
     budget, lease = fleet_budget(tokens=0.0, spare=50.0, quiet=True)
     for _ in range(29):  # 30 first attempts with the registering one: credit for 3 retries
