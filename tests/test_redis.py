@@ -1143,3 +1143,293 @@ def test_a_sync_that_timed_out_but_ran_later_is_not_counted_twice(
             redis_server.resume()
         client.close()
         shared.close()
+
+
+# ---------------------------------------------------------------- the seam's edges
+
+
+SVC = axios_like._control.Origin("http", "svc", 80)
+
+
+class _Around:
+    """Wraps a state's script: ``before`` runs as a call starts (what the request path does
+    while a sync is in flight), ``fail`` is raised instead of calling Redis, and ``after``
+    runs once Redis answered, before the sync reads the answer (a late answer)."""
+
+    def __init__(self, shared: RedisState) -> None:
+        self._script = shared._script
+        self.before: Any = None
+        self.fail: BaseException | None = None
+        self.after: Any = None
+        shared._script = self
+
+    def __call__(self, keys: list[str], args: list[object], client: Any) -> Any:
+        before, fail, after = self.before, self.fail, self.after
+        if before is not None:
+            before()
+        if fail is not None:
+            raise fail
+        reply = self._script(keys=keys, args=args, client=client)
+        if after is not None:
+            after()
+        return reply
+
+
+def test_release_and_renew_act_only_on_what_the_state_registered(
+    redis_server: RedisServer,
+) -> None:
+    for url in (b"redis://127.0.0.1:1/0", ""):
+        with pytest.raises(TypeError, match=r"RedisState\(url=\.\.\.\) must be a redis:// URL"):
+            RedisState(url)  # type: ignore[arg-type]
+    # a long interval: the thread syncs once as it starts; the test syncs by hand
+    shared = RedisState(redis_server.url, namespace="hand-over", sync_interval=60.0)
+    other = RedisState(redis_server.url, namespace="hand-over-2", sync_interval=60.0)
+    lock = threading.Lock()
+    owner = object()
+    try:
+        shared.attach(owner)
+        lease = shared.budget_lease(SVC, lock, 0.1, 10.0, 3.0)
+        foreign = other.budget_lease(SVC, lock, 0.1, 10.0, 3.0)
+        assert shared.wait_ready(2.0)
+        assert other.wait_ready(2.0)
+        assert (lease.live, foreign.live) == (True, True)
+        assert (shared.registered, other.registered) == (1, 1)
+        with lock:
+            shared.release(foreign)  # not this state's: untouched
+            shared.renew(foreign)
+        assert (foreign.live, shared.registered, other.registered) == (True, 1, 1)
+        shared.detach(owner)  # its last holder: the thread stops, the lease stays registered
+        assert (shared.running, shared.registered, lease.live) == (False, 1, False)
+        with lock:
+            shared.renew(lease)  # registered already: nothing to renew, no thread started
+        assert (shared.running, shared.registered) == (False, 1)
+        with lock:
+            shared.release(lease)
+        assert (lease.live, shared.registered) == (False, 0)
+        with lock:
+            shared.release(lease)  # released already: nothing
+        assert (lease.live, shared.registered) == (False, 0)
+        calls = redis_server.calls("evalsha")
+        assert shared.sync() is False  # nothing to sync: no call; not live since the detach
+        assert redis_server.calls("evalsha") == calls
+        assert lease.live is False  # released: it answers locally
+        with lock:
+            shared.renew(lease)  # released: synced again (as if by no holder: a daemon thread)
+        assert (shared.running, shared.registered) == (True, 1)
+        assert shared.sync() is True
+        assert lease.live is True
+    finally:
+        shared.close()
+        other.close()
+
+
+def test_a_local_change_or_release_during_a_sync_is_not_undone_by_its_answer(
+    redis_server: RedisServer,
+) -> None:
+    ns = "raced"
+    shared = RedisState(redis_server.url, namespace=ns, sync_interval=60.0)
+    around = _Around(shared)
+    lock = threading.Lock()
+    applied: list[tuple[float, bool, int]] = []
+
+    def apply(origin: Any, open_for: float, tripped: bool, changes: int) -> None:
+        assert origin == SVC
+        applied.append((open_for, tripped, changes))
+
+    def publish(op: str, seconds: float) -> None:
+        with lock:
+            view.publish(op, seconds)
+
+    def release() -> None:  # what the breaker's last detach does, under its lock
+        with lock:
+            shared.release(view)
+
+    probe = f"{{{ns}}}:breaker:http://svc:80:probe"
+    opened = f"{{{ns}}}:breaker:http://svc:80:open"
+    client = redis_server.client()
+    try:
+        view = shared.breaker_view(SVC, lock, apply, 5.0)
+        assert shared.wait_ready(2.0)
+        publish("open", 0.001)  # the fleet breaker trips; its break is over at once
+        assert shared.sync()
+        _wait(lambda: client.pttl(opened) < 0, 1.0)
+        with lock:
+            view.wants_probe = True  # a caller here waits for the fleet's probe
+        assert shared.sync()
+        assert view.probe_held is True  # granted
+        assert applied[-1] == (0.0, True, 1)  # half-open fleet-wide
+        assert client.get(probe) is not None
+
+        # the local probe answered and closed the breaker while the next sync was in flight:
+        # the sync's answer (the probe still held) must not hand the probe back to it
+        with lock:
+            view.probing = True
+        around.before = lambda: publish("close", 0.0)
+        assert shared.sync()
+        around.before = None
+        assert view.changes == 2
+        assert view.probe_held is False
+        assert view.pending == ("close", 0.0)  # kept for the next sync
+        assert applied[-1] == (0.0, True, 1)  # news from before the close: the breaker drops it
+        assert shared.sync()  # publishes the close: the fleet's keys go
+        assert applied[-1] == (0.0, False, 2)
+        assert client.get(probe) is None
+
+        # released (its breaker's last client closed) while a sync was in flight: the
+        # answer is not applied, the view answers locally
+        seen = len(applied)
+        assert view.live is True
+        around.before = release
+        assert shared.sync() is True  # Redis answered...
+        around.before = None
+        assert view.live is False  # ...but not to this view
+        assert len(applied) == seen
+        assert shared.registered == 0
+
+        # a sync that fails keeps a newer local change over the one it had taken
+        with lock:
+            shared.renew(view)
+        publish("open", 2.0)
+        around.before = lambda: publish("close", 0.0)
+        around.fail = redis.ConnectionError("refused")
+        failures = shared.failures
+        assert shared.sync() is False
+        assert view.pending == ("close", 0.0)  # the newer, not the failed sync's "open"
+        around.before = None
+        assert shared.sync() is False  # and the one it had taken goes back for the next
+        assert view.pending == ("close", 0.0)
+        assert shared.failures == failures + 2
+        assert len(applied) == seen
+        around.fail = None
+        assert shared.sync() is True
+        assert view.pending is None
+        assert applied[-1] == (0.0, False, 4)
+    finally:
+        client.close()
+        shared.close()
+
+
+def test_an_older_syncs_late_answer_does_not_move_the_acknowledged_report_back(
+    redis_server: RedisServer,
+) -> None:
+    ns = "late"
+    shared = RedisState(redis_server.url, namespace=ns, sync_interval=60.0)
+    around = _Around(shared)
+    lock = threading.Lock()
+    counts = f"{{{ns}}}:budget:http://svc:80:counts"
+    client = redis_server.client()
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(5.0)
+
+    def firsts() -> int:
+        return sum(int(v) for k, v in client.hgetall(counts).items() if k.startswith(b"f"))
+
+    results: list[bool] = []
+    older = threading.Thread(target=lambda: results.append(shared.sync()))
+    try:
+        lease = shared.budget_lease(SVC, lock, 0.1, 10.0, 3.0)
+        assert shared.wait_ready(2.0)
+        entry = shared._leases[lease]
+        with lock:
+            lease.firsts += 2
+        around.after = hold  # the older sync's answer is read late
+        older.start()
+        assert entered.wait(2.0)
+        around.after = None
+        first_seq = entry.acked_seq
+        with lock:
+            lease.firsts += 3
+        assert shared.sync()  # the newer sync answers first
+        assert (entry.acked, entry.acked_seq) == ((5, 0, 0), first_seq + 2)
+        gate.set()
+        older.join(5.0)
+        assert results == [True]
+        # the older answer (it reported 2) does not replace what the newer one applied
+        assert (entry.acked, entry.acked_seq) == ((5, 0, 0), first_seq + 2)
+        assert firsts() == 5  # and the fleet counted every first attempt once
+        assert shared.sync()
+        assert firsts() == 5
+    finally:
+        gate.set()
+        client.close()
+        shared.close()
+
+
+def test_close_called_from_the_sync_thread_does_not_wait_for_itself(
+    redis_server: RedisServer,
+) -> None:
+    shared = RedisState(redis_server.url, namespace="self-close", sync_interval=INTERVAL)
+    outcome: list[str] = []
+
+    def apply(origin: Any, open_for: float, tripped: bool, changes: int) -> None:
+        if not outcome:  # e.g. a callback that shuts the service down
+            try:
+                shared.close()
+            except Exception as exc:  # joining itself would raise RuntimeError
+                outcome.append(repr(exc))
+            else:
+                outcome.append("closed")
+
+    try:
+        view = shared.breaker_view(SVC, threading.Lock(), apply, 5.0)
+        thread = shared._thread
+        assert thread is not None
+        _wait(lambda: outcome, 2.0)
+        assert outcome == ["closed"]
+        _wait(thread_ended(thread), 2.0)
+        assert shared.syncs == 1  # the closing sync, and no other
+        assert (shared.running, shared.live, view.live) == (False, False, False)
+        assert not shared.wait_ready(0.0)  # a stopped run's answer is not applied
+    finally:
+        shared.close()
+
+
+def test_a_run_stopped_while_it_waits_for_the_old_thread_never_syncs(
+    redis_server: RedisServer,
+) -> None:
+    shared = RedisState(redis_server.url, namespace="stopped-waiting", sync_interval=INTERVAL)
+    entered, gate = threading.Event(), threading.Event()
+
+    def apply(origin: Any, open_for: float, tripped: bool, changes: int) -> None:
+        if not entered.is_set():  # the first sync takes its time (a slow Redis, say)
+            entered.set()
+            gate.wait(5.0)
+
+    connects: list[str] = []
+    connect = shared._connect
+
+    def counted() -> Any:  # each thread run makes its own connection
+        connects.append(threading.current_thread().name)
+        return connect()
+
+    shared._connect = counted  # type: ignore[method-assign]
+    owner = object()
+    try:
+        shared.attach(owner)
+        assert shared._thread is None  # nothing registered yet
+        view = shared.breaker_view(SVC, threading.Lock(), apply, 5.0)
+        old = shared._thread
+        assert old is not None
+        assert entered.wait(2.0)  # the old thread is in its first sync
+        shared.detach(owner)  # it is told to stop, and winds down after this sync
+        assert not shared.running
+        shared.attach(owner)  # a new run, which waits for the old thread's sync
+        new = shared._thread
+        assert new is not None
+        assert new is not old
+        assert shared.running
+        shared.detach(owner)  # stopped while it waits
+        _wait(thread_ended(new), 2.0)
+        assert old.is_alive()  # the new run ended without waiting for the old one
+        assert shared.syncs == 1
+        gate.set()
+        _wait(thread_ended(old), 2.0)
+        assert shared.syncs == 1  # the new run never synced...
+        assert len(connects) == 1  # ...nor connected: only the old run did
+        assert (shared.live, view.live) == (False, False)
+    finally:
+        gate.set()
+        shared.close()
