@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -139,3 +140,30 @@ def test_a_pytest_run_with_coverage_fails_naming_the_core_module_under_100(
     assert off.returncode == 0, off_out
     assert "1 passed" in off_out
     assert "core modules" not in off_out
+
+
+def test_a_module_whose_program_is_missing_is_left_out_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.axios_like]\n"
+        'coverage_core = ["pkg/a.py", "pkg/b.py"]\n'
+        'coverage_core_needs = { "pkg/b.py" = "some-server", "pkg/a.py" = "python3" }\n',
+        encoding="utf-8",
+    )
+    found = {"python3": "/usr/bin/python3", "some-server": None}
+    monkeypatch.setattr(_core_coverage.shutil, "which", found.get)
+    assert _core_coverage.not_checkable(tmp_path) == {"pkg/b.py": "some-server"}
+    found["some-server"] = "/usr/bin/some-server"
+    assert _core_coverage.not_checkable(tmp_path) == {}
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.axios_like]\ncoverage_core = ["pkg/a.py"]\n', encoding="utf-8"
+    )
+    assert _core_coverage.not_checkable(tmp_path) == {}
+
+
+def test_the_project_names_redis_server_for_the_fleet_mode_module() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        needs = tomllib.load(file)["tool"]["axios_like"]["coverage_core_needs"]
+    assert needs == {"axios_like/redis.py": "redis-server"}
+    assert "axios_like/redis.py" in _core_coverage.core_modules(ROOT)
