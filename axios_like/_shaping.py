@@ -65,11 +65,11 @@ def release_time(
 
     The waiters of one window are spread over ``spread`` seconds after
     ``reset_at``. When the origin said its quota, ``limit`` of them per window:
-    later ones go to the next windows. When it did not (a bare 429 with
-    ``Retry-After``), every waiter goes within ``spread`` of the reset: nothing
-    says the origin accepts fewer, so the gate throttles no one below the rate
-    it was sending at (the waiters take :data:`UNKNOWN_CAPACITY` slots in turn,
-    so ``k`` and ``k + 64`` wake in the same slot). ``u`` in ``[0, 1)`` is the
+    later ones go to the next windows. Without a ``limit`` no window is
+    throttled into rounds: the waiters take :data:`UNKNOWN_CAPACITY` slots of one
+    ``spread`` in turn (``k`` and ``k + 64`` wake in the same slot). (The gate
+    itself lets the waiters of an origin that named no quota out in a line
+    instead, paced by when they came: ``_Bucket.take``.) ``u`` in ``[0, 1)`` is the
     jitter: each waiter lands somewhere in its own slot, so within a window the
     times increase with ``k`` whatever ``u`` is.
 
@@ -176,7 +176,7 @@ class _Bucket:
         its own gap, so they keep their order.
         """
         self.inflight += 1
-        if covered:  # a retry that waited what its own answer asked: not held again
+        if covered:  # a retry that waited its own delay (Retry-After, or its backoff)
             return 0.0
         remaining, reset_at, last = self.remaining, self.reset_at, self.last_out
         spent = remaining is not None and remaining <= 0 and reset_at is not None
@@ -283,8 +283,13 @@ class RateLimitGate:
     While the quota is spent, each new attempt to the origin (per partition
     where the origin names one) gets a ``Wait`` until the reset: waiters are
     released in the order they came, spread over ``spread`` seconds (at most
-    the announced quota per window), so they do not all wake at once. A wait
-    that would pass the call's ``deadline`` or ``max_retry_after`` raises
+    the announced quota per window), so they do not all wake at once. After a
+    429 that names no quota (``Retry-After`` alone) they go out in the order
+    they came, :data:`CATCH_UP` times faster than they came, and new calls
+    queue behind them until the line catches up: no burst, no long queue. A
+    retry that waited what its own answer asked is not held again. A wait
+    that would pass the call's ``deadline`` or ``max_retry_after`` (all its
+    waits counted) raises
     :class:`~axios_like.RateLimitedError` instead (``RetryError`` with reason
     ``"rate_limited"`` for a retry). An origin that sends no such headers is
     never held.
