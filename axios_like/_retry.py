@@ -314,6 +314,7 @@ class RetryState:
         "attempt",
         "attempts",
         "deadline_at",
+        "held",
         "history",
         "max_retries",
         "max_retry_after",
@@ -341,6 +342,9 @@ class RetryState:
         self.replays = 0
         #: Seconds of waits skipped under ``instant_retries()``; they count as elapsed.
         self.skipped = 0.0
+        #: Seconds the controllers' waits held the call so far (``admitted``): at most
+        #: ``max_retry_after`` in total.
+        self.held = 0.0
         self.start = start
         asked: int = config["max_retries"]
         #: ``max_retries`` as the layers asked for it, before ``max_retries_ceiling``.
@@ -614,16 +618,19 @@ def admitted(
     """Turn the controllers' answer for the next attempt into the call's step (pure).
 
     ``SEND`` gives 0.0 (send now); ``Wait`` gives its seconds when they fit the
-    call's limits; a refusal, or a wait that does not fit, stops the call: a
-    ``RetryError`` with the reason when the call has already failed
-    (``last_error``), else the error that says why the first attempt was not sent.
+    call's limits (the deadline, and ``max_retry_after`` for all the waits the
+    controllers held the call, counted in ``state.held``); a refusal, or a wait
+    that does not fit, stops the call: a ``RetryError`` with the reason when the
+    call has already failed (``last_error``), else the error that says why the
+    first attempt was not sent.
     """
     if isinstance(admission, Wait):
         remaining = state.remaining(now)
-        fits = admission.seconds <= state.max_retry_after and (
+        fits = state.held + admission.seconds <= state.max_retry_after and (
             remaining is None or admission.seconds <= remaining
         )
         if fits:
+            state.held += admission.seconds
             return admission.seconds
         refusal = Refuse(admission.stop, admission.seconds)
     elif isinstance(admission, Refuse):
@@ -759,4 +766,9 @@ def _why(
         when = f", next probe in {retry_after:.3g}s" if retry_after else ""
         return f"circuit breaker open{when}"
     wait = f" {retry_after:.3g}s" if retry_after else ""
+    if state.held and retry_after and state.held + retry_after > state.max_retry_after:
+        return (
+            f"rate limited: the origin asked to wait{wait} more after {state.held:.3g}s "
+            f"held, past max_retry_after={_fmt_seconds(state.max_retry_after)} in total"
+        )
     return f"rate limited: the origin asked to wait{wait}, past the call's limits"

@@ -36,7 +36,8 @@ __all__ = [
     "release_time",
 ]
 
-#: Waiters per ``spread`` when the origin did not say its quota.
+#: Slots per ``spread`` when the origin did not say its quota: they set the order
+#: the waiters wake in, not how many may wake (see :func:`release_time`).
 UNKNOWN_CAPACITY: Final = 64
 #: Responses whose reset differs by less than this many seconds describe the same
 #: window (``t`` is whole seconds, so two answers of one window differ by up to 1 s).
@@ -46,6 +47,9 @@ SAME_WINDOW: Final = 1.0
 QUIET_AFTER: Final = 16
 #: Path segments remembered per origin (which partition a path belongs to).
 MAX_ROUTES: Final = 256
+#: When the origin named no quota, held calls are let out in the order they came,
+#: this many times faster than they came (see :meth:`_Bucket.take`).
+CATCH_UP: Final = 1.2
 
 
 def release_time(
@@ -60,26 +64,42 @@ def release_time(
     """When the gate releases its ``k``-th waiter (0-based) of a spent quota (pure).
 
     The waiters of one window are spread over ``spread`` seconds after
-    ``reset_at``, ``limit`` of them per window (when the origin said its quota;
-    else :data:`UNKNOWN_CAPACITY` per ``spread``); later ones go to the next
-    windows. ``u`` in ``[0, 1)`` is the jitter: each waiter lands somewhere in
-    its own slot, so the times increase with ``k`` whatever ``u`` is.
+    ``reset_at``. When the origin said its quota, ``limit`` of them per window:
+    later ones go to the next windows. Without a ``limit`` no window is
+    throttled into rounds: the waiters take :data:`UNKNOWN_CAPACITY` slots of one
+    ``spread`` in turn (``k`` and ``k + 64`` wake in the same slot). (The gate
+    itself lets the waiters of an origin that named no quota out in a line
+    instead, paced by when they came: ``_Bucket.take``.) ``u`` in ``[0, 1)`` is the
+    jitter: each waiter lands somewhere in its own slot, so within a window the
+    times increase with ``k`` whatever ``u`` is.
 
     >>> release_time(10.0, 0, limit=4, window=60.0, spread=0.2, u=0.0)
     10.0
     >>> release_time(10.0, 5, limit=4, window=60.0, spread=0.2, u=0.0)
     70.05
+    >>> release_time(10.0, 6400, limit=None, window=None, spread=0.2, u=0.5)
+    10.0015625
     """
-    capacity = limit if limit else UNKNOWN_CAPACITY
-    period = window if (limit and window) else spread
-    rounds, slot = divmod(k, capacity)
-    return reset_at + rounds * max(period, spread) + (slot + u) * spread / capacity
+    if not limit:
+        return reset_at + (k % UNKNOWN_CAPACITY + u) * spread / UNKNOWN_CAPACITY
+    period = window if window else spread
+    rounds, slot = divmod(k, limit)
+    return reset_at + rounds * max(period, spread) + (slot + u) * spread / limit
 
 
 class _Bucket:
     """One origin's (one partition's) quota, as the gate believes it."""
 
-    __slots__ = ("inflight", "limit", "queued", "remaining", "reset_at", "window")
+    __slots__ = (
+        "inflight",
+        "last_came",
+        "last_out",
+        "limit",
+        "queued",
+        "remaining",
+        "reset_at",
+        "window",
+    )
 
     def __init__(self) -> None:
         #: Requests the origin will still accept in this window (``None``: unknown).
@@ -93,6 +113,10 @@ class _Bucket:
         self.inflight = 0
         #: Waiters promised a slot after ``reset_at``.
         self.queued = 0
+        #: No quota named: when the last waiter was promised to go out (``None``: no
+        #: waiter out of turn), and when it came.
+        self.last_out: float | None = None
+        self.last_came = 0.0
 
     def refill(self, now: float) -> None:
         """The window ended: what the waiters promised to the next one leave of it."""
@@ -123,6 +147,8 @@ class _Bucket:
             return 0.0
         if self.reset_at is not None and now >= self.reset_at:
             self.refill(now)
+        if self.limit is None:
+            return self._take_unknown(now, spread, u, covered)
         remaining = self.remaining
         if remaining is None or remaining > 0 or self.reset_at is None:
             if remaining is not None and remaining > 0:
@@ -136,6 +162,35 @@ class _Bucket:
             self.reset_at, k, limit=self.limit, window=self.window, spread=spread, u=u
         )
         return max(0.0, at - max(now, covered))
+
+    def _take_unknown(self, now: float, spread: float, u: float, covered: float) -> float:
+        """``take`` when the origin named no quota (a bare 429 with ``Retry-After``).
+
+        Nothing says how many the origin accepts after the reset, nor fewer than
+        it was sent, so the waiters are not throttled into rounds: they go out
+        in the order they came, :data:`CATCH_UP` times faster than they came
+        (their gaps shrunk), the first at the reset. A call that comes while
+        they are still going out queues behind them, so the line ends (catches
+        up with the clock) instead of a burst; each call is held at most about
+        as long as the origin asked. ``u`` jitters each within ``spread`` and
+        its own gap, so they keep their order.
+        """
+        self.inflight += 1
+        if covered:  # a retry that waited its own delay (Retry-After, or its backoff)
+            return 0.0
+        remaining, reset_at, last = self.remaining, self.reset_at, self.last_out
+        spent = remaining is not None and remaining <= 0 and reset_at is not None
+        gap = (now - self.last_came) / CATCH_UP
+        turn = None if last is None or last <= now else last + gap  # (an empty line: None)
+        at = max(reset_at if spent and reset_at is not None else now, turn or now)
+        if at <= max(now, covered):
+            if remaining is not None and remaining > 0:
+                self.remaining = remaining - 1
+            self.last_out, self.queued = None, 0
+            return 0.0
+        self.queued += 1
+        self.last_out, self.last_came = at, now
+        return at + u * min(spread, gap) - max(now, covered)
 
     def learn(self, info: RateLimitInfo, now: float) -> None:
         """Take in what a response said (rule: the newest window wins; within one, the lowest)."""
@@ -228,8 +283,13 @@ class RateLimitGate:
     While the quota is spent, each new attempt to the origin (per partition
     where the origin names one) gets a ``Wait`` until the reset: waiters are
     released in the order they came, spread over ``spread`` seconds (at most
-    the announced quota per window), so they do not all wake at once. A wait
-    that would pass the call's ``deadline`` or ``max_retry_after`` raises
+    the announced quota per window), so they do not all wake at once. After a
+    429 that names no quota (``Retry-After`` alone) they go out in the order
+    they came, :data:`CATCH_UP` times faster than they came, and new calls
+    queue behind them until the line catches up: no burst, no long queue. A
+    retry that waited what its own answer asked is not held again. A wait
+    that would pass the call's ``deadline`` or ``max_retry_after`` (all its
+    waits counted) raises
     :class:`~axios_like.RateLimitedError` instead (``RetryError`` with reason
     ``"rate_limited"`` for a retry). An origin that sends no such headers is
     never held.

@@ -277,3 +277,21 @@ def test_the_fleet_store_plays_the_scripts_arithmetic() -> None:
     assert sync("b", 0, 0, 0) == ["0.600", "3.000", 1]
     with pytest.raises(NotImplementedError):
         store(keys, ["o", 3000, 3000, 0, 1, 1, 0, 0, 0, 0])
+
+
+def test_429_each_process_has_its_own_gate_and_no_call_is_held_long() -> None:
+    """Regression: the processes shared one RateLimitGate (library_defaults() made one
+    for the shared base config), and a bare 429 queued calls in rounds of 64 per 0.2 s:
+    p99 ~70 s and a 46 s drain at 1.2-1.3 x base after the server was healthy again."""
+    s = sim.Sim(
+        sim.SCENARIOS["429"], LARGE, sim.DEFAULT_BUDGET, timeline=sim.Timeline(2.0, 20.0, 35.0)
+    )
+    gates = {id(p.config["rate_limit_gate"]) for p in s.layers[0].processes}
+    assert len(gates) == LARGE.clients
+    r = s.run()
+    assert r["p99"] < 10.0  # held ~2 s per call at most, plus its own retry waits
+    assert r["recovery"] is not None
+    assert r["recovery"] <= 14.0  # the held line catches up at 1.2 x: ~12 s
+    assert r["load_after"] < 1.1
+    assert max(r["load"][22 + 3 :]) < 1.3  # the line goes out at 1.2 x base, no burst
+    assert set(r["stops"]) <= {"max_retries", "retry_budget"}  # none "rate limited"

@@ -1010,3 +1010,34 @@ def test_admitted_turns_send_into_no_wait_and_a_refusal_of_any_reason_into_its_e
     assert type(step.error) is axios_like.AxiosLikeError
     assert str(step.error) == "https://api.example.com:443: not sent (retry_budget)"
     assert step.error.config is cfg
+
+
+def test_admitted_holds_a_call_at_most_max_retry_after_in_total_across_its_waits() -> None:
+    from axios_like._control import Origin, StopReason, Wait
+    from axios_like._retry import admitted
+
+    cfg = make_config(max_retry_after=10.0)
+    origin = Origin("https", "api.example.com", 443)
+    state = make_state(cfg)
+    first = admitted(
+        state, Wait(6.0, "rate limit"), 0.0, last_error=None, origin=origin, config=cfg
+    )
+    assert first == 6.0
+    assert state.held == 6.0
+    error = status_error(429, cfg, {"Retry-After": "2"})
+    state.attempts = 1
+    state.history.append(HistoryEntry(1, 429, error, 2.0, "status 429, Retry-After 2s"))
+    # 6 s more would fit max_retry_after alone, not with the 6 s already held.
+    step = admitted(
+        state, Wait(6.0, "rate limit"), 8.0, last_error=error, origin=origin, config=cfg
+    )
+    assert isinstance(step, Stop)
+    assert step.error.reason is StopReason.RATE_LIMITED
+    assert "wait 6s more after 6s held, past max_retry_after=10s in total" in str(step.error)
+    assert state.held == 6.0
+    # What still fits is let through, and counted.
+    again = make_state(cfg)
+    waits = [Wait(4.0, "rate limit"), Wait(4.0, "rate limit"), Wait(2.0, "rate limit")]
+    got = [admitted(again, w, 0.0, last_error=error, origin=origin, config=cfg) for w in waits]
+    assert got == [4.0, 4.0, 2.0]
+    assert again.held == 10.0

@@ -738,3 +738,83 @@ def test_limiter_forgets_the_oldest_origin_past_max_origins() -> None:
     limiter.record(ticket(call=call), told(None, step=Step.REFUSED), 0.2)  # nothing to refund
     assert limiter.rate(ORIGIN) is None
     assert limiter.admit(ticket(call={}), 0.3) is SEND  # ORIGIN is unknown again
+
+
+# ---------------------------------------------------------------- a bare 429 (no quota named)
+
+
+def _bare_429_storm(gate: axios_like.RateLimitGate) -> tuple[list[float], list[float]]:
+    """One process's first attempts (1000 calls/s for 40 s, no retries) to an origin that
+    answers 429 ``Retry-After: 2`` for 30 s, then 200 (5 ms later): each call's hold and
+    send time, the gate's answers and records in the order of an event loop."""
+    import heapq
+
+    events: list[tuple[float, int, Ticket | None]] = [(i / 1000, i, None) for i in range(40_000)]
+    heapq.heapify(events)
+    holds: list[float] = []
+    sends: list[float] = []
+    seq = itertools.count(10**6)
+    while events:
+        now, _, waiting = heapq.heappop(events)
+        if waiting is None:  # a call comes: admit
+            t = ticket(call={})
+            answer = gate.admit(t, now)
+            hold = answer.seconds if isinstance(answer, Wait) else 0.0
+            holds.append(hold)
+            sends.append(now + hold)
+            heapq.heappush(events, (now + hold + 0.005, next(seq), t))
+            continue
+        sent = now - 0.005
+        if sent < 30.0:
+            gate.record(waiting, told(429, {"Retry-After": "2"}, step=Step.RAISE), now)
+        else:
+            gate.record(waiting, told(200), now)
+    return holds, sends
+
+
+def test_a_bare_429_holds_each_call_about_its_retry_after_then_the_line_ends() -> None:
+    """Regression: rounds of 64 per 0.2 s held a 1000/s process's calls up to 60 s and
+    more, and released them at 320/s for ~45 s after the origin was healthy again."""
+    holds, sends = _bare_429_storm(axios_like.RateLimitGate(rng=random.Random(3)))
+    assert max(holds) <= 2.0 + 0.2 + 0.01  # the origin asked for 2 s: never a long queue
+    assert sum(h > 0 for h in holds) > 25_000  # it did hold (not sent to fail)
+    per_second = [0] * 60
+    for at in sends:
+        per_second[int(at)] += 1
+    # Never throttled below the 1000/s the calls came at once the 429s stop, nor a
+    # burst: the held calls go out 1.2 x faster than they came, the line ends ~12 s
+    # after the last reset.
+    assert all(per_second[s] <= 1.2 * 1000 * 1.03 for s in range(60))
+    assert all(per_second[s] >= 990 for s in range(33, 40))
+    last_held = max(i / 1000 for i, h in enumerate(holds) if h > 0)
+    assert 32.0 <= last_held <= 32.0 + 2.0 / (1 - 1 / 1.2) + 0.5
+    assert all(h == 0.0 for h in holds[int(last_held * 1000) + 1 :])
+
+
+def test_a_retry_that_waited_its_own_retry_after_is_not_held_again() -> None:
+    """Regression: a retry was queued behind the calls held meanwhile after every 429."""
+    gate = axios_like.RateLimitGate(rng=random.Random(0))
+    call: dict[object, Any] = {}
+    mine = ticket(call=call)
+    assert gate.admit(mine, 0.0) is SEND
+    gate.record(mine, told(429, {"Retry-After": "2"}, step=Step.RETRY, delay=2.0), 0.01)
+    other = ticket(call={})
+    assert isinstance(gate.admit(other, 0.5), Wait)
+    gate.record(other, told(429, {"Retry-After": "2"}), 1.5)  # the reset moves to 3.5 s
+    retry = ticket(2, AttemptKind.RETRY, call=call)
+    assert gate.admit(retry, 2.01) is SEND  # its own 2 s are up: not held to 3.5 s
+    assert isinstance(gate.admit(ticket(call={}), 2.01), Wait)  # a new call still is
+
+
+def test_a_known_quota_still_holds_a_retry_until_its_window() -> None:
+    gate = axios_like.RateLimitGate(rng=random.Random(0))
+    call: dict[object, Any] = {}
+    gate.record(
+        ticket(call=call),
+        told(429, {"Retry-After": "1", **QUOTA}, step=Step.RETRY, delay=1.0),
+        0.0,
+    )
+    gate.record(ticket(), told(200, {"RateLimit": '"default";r=0;t=10', **QUOTA}), 0.5)
+    held = gate.admit(ticket(2, AttemptKind.RETRY, call=call), 1.0)
+    assert isinstance(held, Wait)
+    assert 9.0 <= held.seconds <= 9.8

@@ -232,7 +232,8 @@ DEFINITIONS = """\
 The model: each client process makes calls as a Poisson process, with
 `library_defaults()` and `max_retries=3` (the default `ExponentialBackoff`:
 1 s, x2, 50 % jitter; `timeout` 10 s; GET), and has its own controllers (one
-budget or breaker object per process, as a real fleet of processes has).
+budget, breaker and default `RateLimitGate` per process, as a real fleet of
+processes has).
 Every call runs the library's real `decide()`, `admitted()`, `verdict()` and
 `admit_all`/`record_all` under a virtual clock (`benchmarks/fleet/_adapter.py`
 mirrors the client's retry loop step for step). A healthy attempt takes 10 ms + Exp(10 ms);

@@ -15,7 +15,8 @@ The model, in full:
   ``clients * rate`` calls/s, each call given to a uniformly chosen process,
   which is the same thing). Config: ``library_defaults()`` with
   ``max_retries=3`` and the default ``ExponentialBackoff`` (1 s base, x2,
-  50 % jitter; seeded), ``timeout`` 10 s, GET (idempotent).
+  50 % jitter; seeded), ``timeout`` 10 s, GET (idempotent). Each process has
+  its own controllers, the default ``RateLimitGate`` included (seeded jitter).
 - **Servers.** A healthy attempt takes 10 ms + Exp(mean 10 ms) and succeeds; a
   failing one answers 503 (or 429 ``Retry-After: 2``) after 5 ms. The overload
   scenario instead has a FIFO server (:class:`FifoServer`).
@@ -60,6 +61,7 @@ from axios_like._config import library_defaults
 from axios_like._control import AttemptController, Origin
 from axios_like._exceptions import HTTPStatusError, ReadTimeoutError
 from axios_like._models import Response
+from axios_like._shaping import RateLimitGate
 from axios_like._strategies import ExponentialBackoff
 
 from . import _adapter
@@ -385,6 +387,8 @@ class Sim:
         jitter_rng = random.Random(zlib.crc32(f"{key}/jitter".encode()))
         # The controllers' own randomness (a breaker's jitter): seeded too.
         controller_rng = random.Random(zlib.crc32(f"{key}/{row}/controllers".encode()))
+        # The rate-limit gates' jitter (one gate per process, as each real client has).
+        gate_rng = random.Random(zlib.crc32(f"{key}/{row}/gates".encode()))
         self.now = 0.0
         self.heap: list[tuple[float, int, int, Any, Any]] = []
         self.seq = itertools.count()
@@ -431,7 +435,12 @@ class Sim:
                     overrides, extra = factory.make(controller_rng, fleet)
                 else:
                     overrides, extra = factory(controller_rng)
-                config = dict(base, **overrides) if overrides else base
+                config = dict(base, **overrides)
+                if "rate_limit_gate" not in overrides:
+                    # Each process has its own gate, as each real client has its own by
+                    # default: library_defaults() made one for ``base``, and sharing it
+                    # would make the whole fleet one process at clients x rate calls/s.
+                    config["rate_limit_gate"] = RateLimitGate(rng=gate_rng)
                 processes.append(_adapter.Process(config, tuple(extra)))
             self.layers.append(Layer(processes, origins))
             if level == 0:
