@@ -343,14 +343,22 @@ class Hedge:
             if charged is not None:
                 self._uncount(ticket.origin, *charged)
             return
-        answered = verdict.status is not None and verdict.failure is not Failure.TRANSIENT
-        # A copy cancelled because another answered first took at least this long:
-        # recording it keeps the slow answers that hedging hides in the percentile.
-        cancelled = step is _LOST and verdict.error is None and verdict.status is None
-        if not (answered or cancelled):
-            return
-        with self._lock:
-            self._state(ticket.origin, now).tracker.add(verdict.duration)
+        if verdict.status is not None and verdict.failure is not Failure.TRANSIENT:
+            with self._lock:  # an answer (a 404 too): its latency
+                self._state(ticket.origin, now).tracker.add(verdict.duration)
+        elif step is _LOST and verdict.status is None and verdict.error is None:
+            if ticket.kind is _HEDGE:
+                return  # a hedge cut short by an earlier copy's answer: it says nothing
+            # An attempt cancelled because its hedge answered first would have taken
+            # longer than the hedge delay: it counts as taking the delay (a lower bound,
+            # and what was believed to be the percentile), so hedging neither hides the
+            # slow answers from the percentile nor, recording the elapsed time instead,
+            # drags it up a hedge's latency each round.
+            with self._lock:
+                tracker = self._state(ticket.origin, now).tracker
+                current = tracker.value()
+                duration = verdict.duration
+                tracker.add(duration if current is None or current > duration else current)
 
     def _uncount(self, origin: Origin, kind: AttemptKind, head: int) -> None:
         with self._lock:

@@ -141,11 +141,17 @@ def test_what_the_tracker_learns_from() -> None:
     hedge.record(ticket(AttemptKind.FIRST), network, 0.0)
     assert hedge.latency(ORIGIN) == (0, None)
     hedge.record(ticket(AttemptKind.FIRST), answered(0.3), 0.0)
-    cancelled = lost(None, duration=0.4)  # at least that long: kept
-    hedge.record(ticket(AttemptKind.FIRST), cancelled, 0.0)
+    # an attempt cancelled as its hedge answered first: it counts as taking the delay
+    # believed then (0.3), not the 0.4 s it had run: it would have run longer still
+    hedge.record(ticket(AttemptKind.FIRST), lost(None, duration=0.4), 0.0)
+    assert hedge.latency(ORIGIN) == (2, 0.3)
+    hedge.record(ticket(AttemptKind.HEDGE, 2), lost(None, duration=0.9), 0.0)  # says nothing
     not_found = Verdict(Step.RAISE, Failure.CALLER, 404, None, "status 404", None, None, 0.2)
     hedge.record(ticket(AttemptKind.FIRST), not_found, 0.0)  # an answer, all the same
-    assert hedge.latency(ORIGIN) == (3, 0.4)
+    assert hedge.latency(ORIGIN) == (3, 0.3)
+    fresh = Hedge(min_samples=1, samples=10)
+    fresh.record(ticket(AttemptKind.FIRST), lost(None, duration=0.4), 0.0)  # nothing known yet
+    assert fresh.latency(ORIGIN) == (1, 0.4)
 
 
 def test_hedges_stay_within_max_extra_load_of_first_attempts() -> None:
@@ -752,3 +758,31 @@ async def test_hedged_calls_are_traced_and_every_span_ends(
     ids = {format(s.context.span_id, "016x") for s in client}
     assert set(parents) <= ids
     assert len(set(parents)) == 2
+
+
+async def test_cancelled_copies_give_their_connections_back(
+    server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
+) -> None:
+    """Losers cancelled at every point of their send (connecting, sending, reading) leave
+    no connection behind: with three connections, 80 hedged calls all go through."""
+    delays = [0.0, 0.0005, 0.001, 0.002, 0.004, 0.008]
+    count = [0]
+
+    def reply(seen: Any) -> Reply:
+        count[0] += 1
+        return Reply(200, json=count[0], delay=delays[count[0] * 7 % len(delays)])
+
+    server.handle("/x", reply)
+    api = api_factory(
+        hedge=Hedge(delay=0.001, max_extra_load=1.0),
+        limits=httpx.Limits(max_connections=3),
+        timeout=httpx.Timeout(5.0, pool=2.0),
+        max_retries=0,
+        retry_budget=None,  # hedges spend it as retries do: here every hedge may go
+    )
+    for _ in range(80):
+        r = await api.get("/x")
+        assert r.status == 200
+    assert server.count("/x") > 100  # most calls were hedged
+    await until(lambda: server.open_connections <= 3)
+    assert server.open_connections <= 3
