@@ -207,7 +207,7 @@ class Hedge:
         *,
         percentile: float = 95.0,
         min_samples: int = MIN_SAMPLES,
-        samples: int = 1000,
+        samples: int = 200,
         window: float = 10.0,
     ) -> None:
         _check(

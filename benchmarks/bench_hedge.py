@@ -221,7 +221,8 @@ def main() -> int:
                 print(
                     f"round {index + 1} {name:<9} p50 {result['p50_ms']:6.2f} ms  "
                     f"p99 {result['p99_ms']:7.2f} ms  p99.9 {result['p999_ms']:7.2f} ms  "
-                    f"extra {result['extra_pct']:5.2f}%  leaks {result['leaked_server_connections']}"
+                    f"extra {result['extra_pct']:5.2f}%  "
+                    f"leaks {result['leaked_server_connections']}"
                     f"/{result['pool_not_idle']}/{result['open_after_close']}  "
                     f"delay {result['hedge_delay_ms_at_end']} ms",
                     flush=True,
@@ -235,8 +236,10 @@ def main() -> int:
             entry[leak] = max(r[leak] for r in rows)
         summary[name] = entry
     base = summary["off"]
-    print(f"\n{'contender':<10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'extra %':>8} "
-          f"{'p99 x':>7} {'p99.9 x':>8} {'leaks':>7}")
+    print(
+        f"\n{'contender':<10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'extra %':>8} "
+        f"{'p99 x':>7} {'p99.9 x':>8} {'leaks':>7}"
+    )
     for name, entry in summary.items():
         entry["p99_better"] = base["p99_ms"] / entry["p99_ms"]
         entry["p999_better"] = base["p999_ms"] / entry["p999_ms"]

@@ -790,3 +790,31 @@ async def test_cancelled_copies_give_their_connections_back(
         assert len(pool.connections) <= 4
     await until(lambda: server.open_connections <= 4)
     assert server.open_connections <= 4
+
+
+async def test_copies_waiting_for_the_pool_leave_nothing_behind(
+    server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
+) -> None:
+    """Ten callers share three connections, so copies queue for the pool. A copy
+    cancelled just as the pool made a connection for it left that connection stuck
+    (CONNECTING) for good (httpcore #1093: ~1 per 600 calls here); it is now
+    cancelled only once it has reached its connection."""
+    rng = random.Random(3)
+    delays = [0.0, 0.0, 0.0005, 0.001, 0.002, 0.003]
+    server.handle("/x", lambda seen: Reply(200, json=1, delay=rng.choice(delays)))
+    api = api_factory(
+        hedge=Hedge(delay=0.0, max_extra_load=1.0),
+        limits=httpx.Limits(max_connections=3),
+        timeout=httpx.Timeout(5.0, pool=3.0),
+        max_retries=0,
+        retry_budget=None,
+    )
+
+    async def caller() -> None:
+        for _ in range(120):
+            assert (await api.get("/x")).status == 200
+
+    await asyncio.gather(*(caller() for _ in range(10)))
+    pool = getattr(getattr(api._http, "_transport", None), "_pool", None)  # test-only look
+    if pool is not None:
+        assert [c for c in pool.connections if not c.is_idle()] == []
