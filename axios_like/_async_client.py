@@ -377,6 +377,12 @@ class AsyncClient(AsyncVerbs):
                 pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if not done:  # the delay passed with no good answer: one more copy
+                if self._traced and not copies[-1].on_wire:
+                    # Still waiting for a connection of the pool: the wait is ours, not
+                    # the server's, and a copy would only queue behind it (and, in a
+                    # burst, add to the queue it is stuck in). Look again a delay later.
+                    next_at = time.monotonic() + max(delay, 0.001)
+                    continue
                 copy = await self._hedge_copy(call, config, state, len(copies))
                 next_at = None  # refused: the copies out go on alone
                 if copy is not None:

@@ -176,8 +176,8 @@ class Hedge:
     is sent (at most ``max_hedges`` copies per attempt, each ``delay`` after the
     last); the first good answer wins and the others are cancelled, their
     connections closed. ``delay=None`` (the default) adapts: the ``percentile``-th
-    percentile of the latencies of the last ``samples`` answers from that origin;
-    until ``min_samples`` answers were seen, nothing is hedged.
+    percentile (95) of the latencies of the last ``samples`` (200) answers from that
+    origin; until ``min_samples`` (50) answers were seen, nothing is hedged.
 
     Hedges count against the retry budget (they are admitted like retries) and
     against ``max_extra_load``: per origin, over the last ``window`` seconds, hedges
@@ -196,7 +196,7 @@ class Hedge:
         api = axios_like.create_async(base_url="https://api.example.com",
                                       hedge=axios_like.Hedge(max_extra_load=0.05))
         r = await api.get("/search", params={"q": "tail"})
-        [h.reason for h in r.history]        # ['ok'], or ['lost to hedge', 'hedge: ok']
+        [h.reason for h in r.history]        # ['ok'], or ['lost to hedge', 'ok']
     """
 
     def __init__(
