@@ -377,11 +377,15 @@ class AsyncClient(AsyncVerbs):
                 pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if not done:  # the delay passed with no good answer: one more copy
-                if self._traced and not copies[-1].on_wire:
+                last = copies[-1]
+                if self._traced and not last.on_wire:
                     # Still waiting for a connection of the pool: the wait is ours, not
                     # the server's, and a copy would only queue behind it (and, in a
-                    # burst, add to the queue it is stuck in). Look again a delay later.
-                    next_at = time.monotonic() + max(delay, 0.001)
+                    # burst, add to the queue it is stuck in). The delay starts again
+                    # when it reaches its connection (no polling meanwhile).
+                    wired = last.wired = asyncio.get_running_loop().create_future()
+                    await asyncio.wait({*pending, wired}, return_when=asyncio.FIRST_COMPLETED)
+                    next_at = time.monotonic() + delay
                     continue
                 copy = await self._hedge_copy(call, config, state, len(copies))
                 next_at = None  # refused: the copies out go on alone
@@ -579,6 +583,7 @@ class _Copy:
         "scope",
         "started",
         "task",
+        "wired",
     )
 
     def __init__(
@@ -594,6 +599,8 @@ class _Copy:
         self.on_wire = False
         #: Cancel it once it does (``_cancel`` found it still waiting for the pool).
         self.cancel_pending = False
+        #: Set when it does, if the race is waiting for that (``_race``).
+        self.wired: asyncio.Future[None] | None = None
         task_context = contextvars.copy_context() if context is None else context
         task_context.run(ON_WIRE.set, self._trace)
         # Cancelled through an anyio cancel scope, not task.cancel(): httpcore shields its
@@ -614,6 +621,8 @@ class _Copy:
             self.on_wire = True
             if self.cancel_pending:
                 self.scope.cancel()
+            if self.wired is not None and not self.wired.done():
+                self.wired.set_result(None)
 
     def cancel(self, traced: bool) -> None:
         """Cancel the copy: at once, or (httpcore) once it has reached its connection.
