@@ -332,7 +332,7 @@ class AsyncClient(AsyncVerbs):
         copies = [_Copy(cfg, asked, None, self._attempt(call, cfg, state))]
         try:
             winner = await self._race(call, config, state, copies, hedge, delay)
-        except BaseException:  # the caller was cancelled: no copy outlives the call
+        except BaseException:  # cancelled, or a hedge's interceptor raised: no copy outlives it
             await _cancel(copies, self._traced)
             now = time.monotonic()
             for copy in copies:
