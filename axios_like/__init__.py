@@ -42,6 +42,7 @@ from ._exceptions import (
     WriteError,
     WriteTimeoutError,
 )
+from ._hedge import Hedge
 from ._models import HistoryEntry, Replay, Response, RetryEvent
 from ._ratelimit import RateLimitInfo, parse_rate_limit
 from ._registries import InterceptorManager, Interceptors
@@ -82,6 +83,7 @@ __all__ = [
     "ExponentialBackoff",
     "FixedDelay",
     "HTTPStatusError",
+    "Hedge",
     "HistoryEntry",
     "InterceptorManager",
     "Interceptors",

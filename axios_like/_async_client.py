@@ -8,13 +8,15 @@ Edit this file, then run ``python scripts/unasync.py`` to regenerate the sync tw
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Self, cast
+from typing import Any, Self, TypeVar, cast
 
+import anyio  # unasync: remove
 import httpx
 from typing_extensions import Unpack
 
@@ -33,10 +35,12 @@ from ._control import (
     AttemptController,
     AttemptKind,
     Ticket,
+    Verdict,
     admit_all,
     close_call,
     record_all,
 )
+from ._hedge import Hedge
 from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
 from ._logs import LOGGER, log_attempt, log_gave_up
@@ -63,7 +67,23 @@ from ._request import (
     send_kwargs,
     with_meta,
 )
-from ._retry import Again, Done, Raise, Retry, RetryState, admitted, decide, refused, verdict
+from ._retry import (
+    Again,
+    Decision,
+    Done,
+    HedgeCopy,
+    Raise,
+    Retry,
+    RetryState,
+    admitted,
+    decide,
+    hedge_refused,
+    hedge_round,
+    lost,
+    may_hedge,
+    refused,
+    verdict,
+)
 from ._verbs import AsyncVerbs
 
 __all__ = ["AsyncClient", "AsyncMiddleware", "create_async"]
@@ -73,6 +93,8 @@ AsyncMiddleware = Callable[
     [RequestConfig, Callable[[RequestConfig], Awaitable[Response]]], Awaitable[Response]
 ]
 Outcome = Response | Replay | BaseException
+#: An attempt's controllers and its ticket (``Call.ticket``).
+Asked = tuple[tuple[AttemptController, ...], Ticket]
 
 
 class AsyncClient(AsyncVerbs):
@@ -96,6 +118,12 @@ class AsyncClient(AsyncVerbs):
         )
         #: The request defaults every call merges its overrides over.
         self.defaults: Defaults = defaults
+        # unasync: begin remove
+        # httpcore says when a request reaches its connection (the trace extension): a
+        # hedged copy is cancelled only from there on (_Copy.cancel).
+        transport = http_kwargs.get("transport")
+        self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
+        # unasync: end remove
         #: ``api.interceptors.request`` / ``.response``: ``use``, ``eject``, ``clear``.
         self.interceptors = Interceptors(allow_async=True)
         self._middleware: MiddlewareStack[AsyncMiddleware] = MiddlewareStack(allow_async=True)
@@ -241,27 +269,16 @@ class AsyncClient(AsyncVerbs):
                 admission = admit_all(*asked, time.monotonic())
                 if admission is not SEND:
                     await self._admitted(state, asked, admission, last_error, cfg)
-            started = time.monotonic()
-            outcome, cause = await self._attempt(call, cfg, state)
-            now, wall = time.monotonic(), time.time()
-            step = decide(state, outcome, now, cause=cause, now_wall=wall)
-            if LOGGER.isEnabledFor(logging.DEBUG):
-                log_attempt(cfg, outcome, now - started)
-            event = None
-            if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
-                last_error = outcome if isinstance(outcome, BaseException) else cause
-                assert last_error is not None
-                event = retry_event(state, step.delay, step.reason, last_error, now)
-            if asked is not None:
-                told = verdict(
-                    step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
-                )
-                record_all(*asked, told, now)
+            send = self._send  # send, decide(), record_all(): one attempt
+            if may_hedge(state, cfg, stream=call.stream):  # unasync: remove
+                send = self._send_hedged  # unasync: remove
+            step, outcome, cause, event = await send(call, config, cfg, state, asked)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             await self._discard(failed_response(outcome, cause))
             if isinstance(step, Retry):
                 assert event is not None
+                last_error = event.error
                 await self._wait(state, step.delay, event, config)
                 kind = AttemptKind.RETRY
             elif isinstance(step, Again):
@@ -272,10 +289,173 @@ class AsyncClient(AsyncVerbs):
             else:
                 raise step.error from step.error.last_error
 
+    async def _send(
+        self,
+        call: Call,
+        config: dict[str, Any],
+        cfg: dict[str, Any],
+        state: RetryState,
+        asked: Asked | None,
+    ) -> tuple[Decision, Outcome, BaseException | None, RetryEvent | None]:
+        """One attempt: send it, ``decide()`` what follows, tell the controllers."""
+        started = time.monotonic()
+        outcome, cause = await self._attempt(call, cfg, state)
+        now, wall = time.monotonic(), time.time()
+        step = decide(state, outcome, now, cause=cause, now_wall=wall)
+        event = self._tell(state, step, outcome, cause, cfg, asked, started, now, wall)
+        return step, outcome, cause, event
+
+    def _tell(
+        self,
+        state: RetryState,
+        step: Decision,
+        outcome: Outcome,
+        cause: BaseException | None,
+        cfg: Mapping[str, Any],
+        asked: Asked | None,
+        started: float,
+        now: float,
+        wall: float,
+    ) -> RetryEvent | None:
+        """The DEBUG log, the retry event, and the verdict every controller is told."""
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            log_attempt(cfg, outcome, now - started)
+        event = None
+        if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
+            last_error = outcome if isinstance(outcome, BaseException) else cause
+            assert last_error is not None
+            event = retry_event(state, step.delay, step.reason, last_error, now)
+        if asked is not None:
+            told = verdict(
+                step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
+            )
+            record_all(*asked, told, now)
+        return event
+
+    # unasync: begin remove
+    async def _send_hedged(
+        self,
+        call: Call,
+        config: dict[str, Any],
+        cfg: dict[str, Any],
+        state: RetryState,
+        asked: Asked | None,
+    ) -> tuple[Decision, Outcome, BaseException | None, RetryEvent | None]:
+        """One attempt and its hedges (``hedge=``, async only): the first good answer wins.
+
+        A copy goes out each ``delay`` while none answered well (at most
+        ``max_hedges``), admitted like any attempt (a refused hedge is not sent);
+        the losers are cancelled (their connections closed) and told as
+        ``Step.LOST``; ``hedge_round()`` decides and writes the history. Each
+        hedge runs in its own context, so what a controller makes current in
+        ``admit`` (a span) is undone in that copy's ``record``.
+        """
+        delay = None if asked is None else cast(Hedge, cfg["hedge"]).delay_for(asked[1].origin)
+        if delay is None:  # too few answers from the origin yet: not hedged
+            return await self._send(call, config, cfg, state, asked)
+        hedge = cast(Hedge, cfg["hedge"])
+        copies = [_Copy(cfg, asked, None, self._attempt(call, cfg, state))]
+        try:
+            winner = await self._race(call, config, state, copies, hedge, delay)
+        except BaseException:  # cancelled, or a hedge's interceptor raised: no copy outlives it
+            await _cancel(copies, self._traced)
+            now = time.monotonic()
+            for copy in copies:
+                copy.tell(lost(copy.outcome, duration=now - copy.started, cause=copy.cause), now)
+            raise
+        await _cancel(copies, self._traced)  # the losers still out: cancelled, connections closed
+        now, wall = time.monotonic(), time.time()
+        chosen = len(copies) - 1 if winner is None else winner
+        for index, copy in enumerate(copies):  # the losers first: drained, closed, told
+            if index != chosen:
+                if copy.outcome is not None:
+                    await self._discard(failed_response(copy.outcome, copy.cause))
+                told = lost(copy.outcome, duration=copy.ended - copy.started, cause=copy.cause)
+                copy.tell(told, now)
+        copy = copies[chosen]
+        results = [HedgeCopy(each.outcome, each.cause) for each in copies]
+        try:
+            chosen, step = hedge_round(state, results, winner, now, now_wall=wall)
+        except BaseException:  # retry_on or a strategy raised: the copy is still told
+            copy.tell(lost(copy.outcome, duration=now - copy.started, cause=copy.cause), now)
+            raise
+        outcome = cast(Outcome, copy.outcome)
+        tell = (state, step, outcome, copy.cause, copy.cfg, copy.asked, copy.started, now, wall)
+        event = copy.run(self._tell, *tell)
+        return step, outcome, copy.cause, event
+
+    async def _race(
+        self,
+        call: Call,
+        config: dict[str, Any],
+        state: RetryState,
+        copies: list[_Copy],
+        hedge: Hedge,
+        delay: float,
+    ) -> int | None:
+        """Wait for the copies, adding a hedge each ``delay``: the winner's index, if any."""
+        pending = {copies[0].task}
+        next_at: float | None = copies[0].started + delay
+        while pending:
+            timeout = None if next_at is None else max(0.0, next_at - time.monotonic())
+            done, pending = await asyncio.wait(
+                pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:  # the delay passed with no good answer: one more copy
+                last = copies[-1]
+                if self._traced and not last.on_wire:
+                    # Still waiting for a connection of the pool: the wait is ours, not
+                    # the server's, and a copy would only queue behind it (and, in a
+                    # burst, add to the queue it is stuck in). The delay starts again
+                    # when it reaches its connection (no polling meanwhile).
+                    wired = last.wired = asyncio.get_running_loop().create_future()
+                    await asyncio.wait({*pending, wired}, return_when=asyncio.FIRST_COMPLETED)
+                    next_at = time.monotonic() + delay
+                    continue
+                copy = await self._hedge_copy(call, config, state, len(copies))
+                next_at = None  # refused: the copies out go on alone
+                if copy is not None:
+                    copies.append(copy)
+                    pending.add(copy.task)
+                    if len(copies) <= hedge.max_hedges:
+                        next_at = copy.started + delay
+                continue
+            winner = None
+            for index, copy in enumerate(copies):
+                if copy.task in done:
+                    copy.finished()
+                    if winner is None and isinstance(copy.outcome, Response):
+                        winner = index
+            if winner is not None:
+                return winner
+        return None  # every copy failed
+
+    async def _hedge_copy(
+        self, call: Call, config: dict[str, Any], state: RetryState, index: int
+    ) -> _Copy | None:
+        """A hedge: request interceptors, then admitted like any attempt; ``None``: not sent."""
+        remaining = state.remaining(time.monotonic())
+        if remaining is not None and remaining <= 0:
+            return None  # the deadline covers every copy
+        chain = call.request_chain
+        cfg = await self._run_request_chain(chain, config) if chain else attempt_copy(config)
+        asked = call.ticket(cfg, state.attempts + index + 1, AttemptKind.HEDGE)
+        if asked is None:
+            return None
+        context = contextvars.copy_context()
+        now = time.monotonic()
+        admission = context.run(admit_all, *asked, now)
+        if admission is not SEND:  # refused, or held (a hedge never waits): not sent
+            context.run(record_all, *asked, hedge_refused(admission), now)
+            return None
+        return _Copy(cfg, asked, context, self._attempt(call, cfg, state))
+
+    # unasync: end remove
+
     async def _admitted(
         self,
         state: RetryState,
-        asked: tuple[tuple[AttemptController, ...], Ticket],
+        asked: Asked,
         admission: Admission,
         last_error: BaseException | None,
         cfg: Mapping[str, Any],
@@ -303,6 +483,8 @@ class AsyncClient(AsyncVerbs):
         outcome: Outcome
         try:
             request = build_request(self._http, cfg, state.remaining(time.monotonic()))
+            if (on_wire := ON_WIRE.get()) is not None:  # a hedged copy  # unasync: remove
+                request.extensions["trace"] = on_wire  # unasync: remove
             raw = await self._http.send(request, **send_kwargs(cfg))
             if not call.stream:
                 raw = await self._read(raw, state, cfg)
@@ -401,6 +583,124 @@ class AsyncClient(AsyncVerbs):
             pass
         finally:
             await raw.aclose()
+
+
+# unasync: begin remove
+_T = TypeVar("_T")
+#: The trace extension of a hedged copy's request (``_Copy._trace``), set in its task's context.
+ON_WIRE: contextvars.ContextVar[Callable[[str, Mapping[str, Any]], Awaitable[None]] | None] = (
+    contextvars.ContextVar("axios_like_on_wire", default=None)
+)
+
+
+class _Copy:
+    """One copy of a hedged attempt: its config, ticket, context and task (per call)."""
+
+    __slots__ = (
+        "asked",
+        "cancel_pending",
+        "cause",
+        "cfg",
+        "context",
+        "ended",
+        "on_wire",
+        "outcome",
+        "scope",
+        "started",
+        "task",
+        "wired",
+    )
+
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        asked: Asked | None,
+        context: contextvars.Context | None,
+        attempt: Coroutine[Any, Any, tuple[Outcome, BaseException | None]],
+    ) -> None:
+        self.cfg, self.asked, self.context = cfg, asked, context
+        self.started = time.monotonic()
+        #: Has the request reached its connection (httpcore's first trace event)?
+        self.on_wire = False
+        #: Cancel it once it does (``_cancel`` found it still waiting for the pool).
+        self.cancel_pending = False
+        #: Set when it does, if the race is waiting for that (``_race``).
+        self.wired: asyncio.Future[None] | None = None
+        task_context = contextvars.copy_context() if context is None else context
+        task_context.run(ON_WIRE.set, self._trace)
+        # Cancelled through an anyio cancel scope, not task.cancel(): httpcore shields its
+        # connection clean-up from anyio cancellation only, and a task.cancel() landing in
+        # that clean-up leaves the connection ACTIVE in the pool for good (httpcore #1093,
+        # #961; measured: 62 of 600 cancelled requests leaked; none through a scope).
+        self.scope = anyio.CancelScope()
+        self.task = asyncio.get_running_loop().create_task(
+            _in_scope(self.scope, attempt), context=task_context
+        )
+        self.outcome: Outcome | None = None
+        self.cause: BaseException | None = None
+        self.ended = self.started
+
+    async def _trace(self, name: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace extension: the first event means the request has its connection."""
+        if not self.on_wire:
+            self.on_wire = True
+            if self.cancel_pending:
+                self.scope.cancel()
+            if self.wired is not None and not self.wired.done():
+                self.wired.set_result(None)
+
+    def cancel(self, traced: bool) -> None:
+        """Cancel the copy: at once, or (httpcore) once it has reached its connection.
+
+        httpcore leaves a connection it has just made for a request in its pool for
+        good when the request is cancelled before using it (httpcore #1093: measured,
+        one stuck connection per ~600 hedged calls racing for 3 connections), so a copy
+        still waiting for the pool is cancelled only once it is inside the connection,
+        whose own clean-up closes it; a wait bounded by the pool timeout.
+        """
+        if self.on_wire or not traced:
+            self.scope.cancel()
+        else:
+            self.cancel_pending = True
+
+    def finished(self) -> None:
+        """Take the finished task's result (none when its scope cancelled it first)."""
+        self.ended = time.monotonic()
+        result = self.task.result()
+        if result is not None:
+            self.outcome, self.cause = result
+
+    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Call ``fn`` in this copy's context (a hedge's own; the call's for the first)."""
+        return fn(*args) if self.context is None else self.context.run(fn, *args)
+
+    def tell(self, told: Verdict, now: float) -> None:
+        """Tell every controller of this copy ``told``, in the copy's context."""
+        if self.asked is not None:
+            self.run(record_all, *self.asked, told, now)
+
+
+async def _in_scope(
+    scope: anyio.CancelScope, attempt: Coroutine[Any, Any, tuple[Outcome, BaseException | None]]
+) -> tuple[Outcome, BaseException | None] | None:
+    """Run one copy's attempt inside ``scope``; ``None`` when the scope cancelled it."""
+    with scope:
+        return await attempt
+    return None
+
+
+async def _cancel(copies: list[_Copy], traced: bool) -> None:
+    """Cancel the copies still out and wait until they are gone (connections closed)."""
+    out = [copy for copy in copies if not copy.task.done()]
+    for copy in out:
+        copy.cancel(traced)
+    if out:
+        await asyncio.wait([copy.task for copy in out])
+    for copy in out:
+        copy.finished()  # it may have answered as it was cancelled: its answer is kept
+
+
+# unasync: end remove
 
 
 def create_async(

@@ -33,6 +33,7 @@ import httpx
 
 from ._control import CONTROLLER_KEYS, AttemptController
 from ._exceptions import ConfigError
+from ._hedge import Hedge
 from ._models import RetryEvent
 from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_url, shown_url
 from ._routes import Routes, compile_routes
@@ -91,6 +92,7 @@ class RequestOptions(TypedDict, total=False):
     redact_headers: Collection[str]
     rate_limit_gate: AttemptController | None
     rate_limiter: AttemptController | None
+    hedge: Hedge | None
 
 
 class RequestConfig(RequestOptions, total=False):
@@ -342,6 +344,19 @@ def _v_controller(key: str, value: Any) -> Any:
     raise _fail(key, f"{need}, an attempt controller or None", value)
 
 
+def _v_hedge(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, Hedge):
+        return value
+    raise _fail(key, "an axios_like.Hedge(...) or None", value)
+
+
+#: Why ``hedge=`` is refused on the sync ``Client`` (at create(), in a route, per request).
+NO_SYNC_HEDGE: Final = (
+    "needs an AsyncClient (axios_like.create_async()): hedging sends a second copy while "
+    "the first is still waiting, and the sync Client runs one attempt at a time per thread"
+)
+
+
 def _v_ceiling(key: str, value: Any) -> Any:
     return None if value is None else _v_retries(key, value)
 
@@ -390,6 +405,7 @@ _VALIDATORS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "redact_headers": _v_header_names,
     "rate_limit_gate": _v_controller,
     "rate_limiter": _v_controller,
+    "hedge": _v_hedge,
 }
 
 #: Keys a request config may hold (after request interceptors too).
@@ -440,6 +456,7 @@ def library_defaults() -> dict[str, Any]:
         # one client learns of an origin's quota holds for all its calls.
         "rate_limit_gate": RateLimitGate(),
         "rate_limiter": None,
+        "hedge": None,  # opt-in, AsyncClient only
     }
 
 
@@ -482,6 +499,8 @@ def validate(config: Mapping[str, Any], *, client: bool, is_async: bool = True) 
             raise ConfigError(
                 key, "is 'async def', which the sync Client cannot await: use a plain function"
             )
+        if not is_async and key == "hedge" and value is not None:
+            raise ConfigError(key, NO_SYNC_HEDGE)
         if key in _SYNC_ONLY_HOOKS and is_async_callable(value):
             # Called inside the pure decision (retry_on) or on every response
             # (validate_status): a coroutine there would count as True.

@@ -23,10 +23,10 @@ Rules of this module (and of every controller):
 3. Controllers answer; they do not decide. ``decide()`` and ``admitted()`` in
    ``_retry`` turn the answers into the call's next step, so "why was this
    retried (or not)?" is still answered in one file.
-4. The order is fixed and documented (:func:`compose`): circuit breaker,
-   retry budget, rate-limit gate, adaptive rate limiter, then the client's
-   own controllers (telemetry). Admission stops at the first refusal; the
-   longest wait wins. Every controller is told every verdict.
+4. The order is fixed and documented (:func:`compose`): hedging (its
+   ``max_extra_load``), circuit breaker, retry budget, rate-limit gate, adaptive
+   rate limiter, then the client's own controllers (telemetry). Admission stops
+   at the first refusal; the longest wait wins. Every controller is told every verdict.
 5. The clocks are handed in: ``now`` is the shell's monotonic clock.
 6. Optionally, ``attach(owner)`` / ``detach(owner)`` (looked up with ``getattr``):
    a client calls them on the controllers it holds when it is created and when
@@ -81,6 +81,9 @@ class StopReason(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     #: the origin's rate limit would hold the attempt past the call's limits.
     RATE_LIMITED = "rate_limited"
+    #: hedging: a hedge would pass ``Hedge.max_extra_load``. Never stops a call: the
+    #: hedge is not sent and the attempt goes on alone.
+    MAX_EXTRA_LOAD = "max_extra_load"
 
     def __repr__(self) -> str:  # shown as the plain string it equals: 'deadline'
         return repr(self.value)
@@ -181,6 +184,10 @@ class Step(enum.Enum):
     RAISE = "raise"  #: raises the failure as itself (not retryable)
     STOP = "stop"  #: raises ``RetryError`` (a limit stopped the retries)
     REFUSED = "refused"  #: the attempt was not sent (a controller refused it)
+    #: a hedged copy the call did not use: another copy answered first (this one was
+    #: cancelled, its connection closed: ``Failure.LOCAL``, no status), or it failed
+    #: while another copy was still out (its own failure). The call goes on.
+    LOST = "lost"
 
 
 class Verdict(NamedTuple):
@@ -194,7 +201,8 @@ class Verdict(NamedTuple):
     error: BaseException | None
     #: The history reason: ``"ok"``, ``"status 503"``, ``"connect refused"``...
     reason: str
-    #: Why the retries stopped (``Step.STOP`` and ``Step.REFUSED``), else ``None``.
+    #: Why the retries stopped (``Step.STOP`` and ``Step.REFUSED``), else ``None``
+    #: (``None`` too for a refused hedge: the call goes on without it).
     stop: StopReason | None
     #: The wait before the next attempt (``Step.RETRY``), else ``None``.
     delay: float | None
@@ -211,8 +219,15 @@ class Verdict(NamedTuple):
 
     @property
     def final(self) -> bool:
-        """True when this was the call's last attempt."""
-        return self.step not in (Step.RETRY, Step.REPLAY)
+        """True when this was the call's last attempt.
+
+        Not for a retry, a replay, a hedged copy that lost (``Step.LOST``), nor a
+        hedge that was refused (``Step.REFUSED`` with no ``stop``: the call goes on).
+        """
+        step = self.step
+        if step is Step.REFUSED:
+            return self.stop is not None
+        return step is not Step.RETRY and step is not Step.REPLAY and step is not Step.LOST
 
 
 @runtime_checkable
@@ -245,7 +260,13 @@ class AttemptController(Protocol):
 
 
 #: The config keys whose values are controllers, in the order they are consulted.
-CONTROLLER_KEYS: Final = ("circuit_breaker", "retry_budget", "rate_limit_gate", "rate_limiter")
+CONTROLLER_KEYS: Final = (
+    "hedge",
+    "circuit_breaker",
+    "retry_budget",
+    "rate_limit_gate",
+    "rate_limiter",
+)
 
 
 def compose(

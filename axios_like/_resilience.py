@@ -654,7 +654,12 @@ class CircuitBreaker:
 
     def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
         """Count the attempt's outcome, or settle the probe it was."""
-        mark = ticket.call.pop(self, None) if ticket.call else None
+        mark = ticket.call.get(self) if ticket.call else None
+        if mark is not None:
+            if mark[1] == ticket.attempt:  # the probe is this attempt, not a hedged sibling
+                del ticket.call[self]
+            else:
+                mark = None
         failure = verdict.failure
         if mark is None and (failure is _LOCAL or failure is _CALLER):
             return  # never counts

@@ -73,11 +73,16 @@ __all__ = [
     "NEVER_RETRIED_STATUS",
     "RETRY_AFTER_STATUS",
     "Classified",
+    "HedgeCopy",
     "RetryState",
     "admitted",
     "classify",
     "decide",
+    "hedge_refused",
+    "hedge_round",
     "is_transient",
+    "lost",
+    "may_hedge",
     "why_not_retried",
     "retry_error",
     "refused",
@@ -601,6 +606,113 @@ def _failure(
     state.previous_delay = wait
     history.append(_entry(HistoryEntry, (number, status, error, wait, reason)))
     return _entry(Retry, (wait, reason))
+
+
+# ---------------------------------------------------------------- hedged attempts
+
+
+def may_hedge(state: RetryState, cfg: Mapping[str, Any], *, stream: bool) -> bool:
+    """May this attempt be hedged (``hedge=`` set)? The rules, in one place (pure).
+
+    Only an idempotent request (or one with ``Idempotency-Key``: rule 3's test), whose
+    body is in memory (copies are sent at the same time: a stream or a file cannot
+    be read twice at once), not streamed (its body is handed over unread) and not
+    replayed (``Replay``: the call is a token refresh's second try).
+    """
+    if stream or state.replays or not state.replayable or cfg.get("hedge") is None:
+        return False
+    if cfg.get("files") is not None:
+        return False
+    for key in ("content", "data"):
+        body = cfg.get(key)
+        if body is not None and not isinstance(body, str | bytes | bytearray | dict | list):
+            return False
+    return _is_idempotent(cfg)
+
+
+class HedgeCopy(NamedTuple):
+    """One copy of a hedged attempt (index 0: the attempt itself, then its hedges)."""
+
+    #: What it produced after response interceptors; ``None``: cancelled before that.
+    outcome: Response | Replay | BaseException | None
+    #: The error a ``Replay`` answered, as ``decide()`` takes it.
+    cause: BaseException | None = None
+
+
+def hedge_round(
+    state: RetryState,
+    copies: list[HedgeCopy],
+    winner: int | None,
+    now: float,
+    *,
+    now_wall: float | datetime | None = None,
+) -> tuple[int, Decision]:
+    """Decide a hedged attempt: ``(the copy decided, its decision)``; writes the history.
+
+    ``winner`` is the copy whose good answer came first; ``None`` when no copy
+    answered well (then every copy has finished, and the last one is decided, as
+    its failure is the call's latest). The decided copy goes through
+    :func:`decide`; every other copy gets a history entry of its own, in send
+    order (numbers follow the copies), and counts in ``attempts``: it was sent.
+    """
+    chosen = len(copies) - 1 if winner is None else winner
+    for index in range(chosen):
+        _lost_entry(state, index, copies[index])
+    copy = copies[chosen]
+    assert copy.outcome is not None  # the decided copy always finished
+    step = decide(state, copy.outcome, now, cause=copy.cause, now_wall=now_wall)
+    for index in range(chosen + 1, len(copies)):
+        _lost_entry(state, index, copies[index])
+    return chosen, step
+
+
+def _lost_entry(state: RetryState, index: int, copy: HedgeCopy) -> None:
+    """The history entry of a copy whose outcome the call does not use."""
+    state.attempts += 1
+    outcome = copy.outcome
+    if outcome is None:
+        reason, status, error = ("hedge: cancelled" if index else "lost to hedge"), None, None
+    elif isinstance(outcome, Response):
+        status, error = outcome.raw.status_code, None
+        reason = "hedge: ok, not used" if index else "ok, lost to hedge"
+    else:
+        error = outcome if isinstance(outcome, BaseException) else copy.cause
+        status = _status(error)
+        why = _reason(error) if error is not None else "replay"
+        reason = f"hedge: {why}" if index else f"{why} (hedged)"
+    state.history.append(HistoryEntry(state.attempts, status, error, None, reason))
+
+
+def lost(
+    outcome: Response | Replay | BaseException | None,
+    *,
+    duration: float,
+    cause: BaseException | None = None,
+    now_wall: float | None = None,
+) -> Verdict:
+    """What the controllers are told about a copy the call did not use (``Step.LOST``).
+
+    A copy cancelled before it answered is ``Failure.LOCAL`` with no status and no
+    error (it never counts as the server's failure); one that finished is classified
+    as any attempt is.
+    """
+    if outcome is None:
+        return Verdict(Step.LOST, Failure.LOCAL, None, None, "cancelled", None, None, duration)
+    error = outcome if isinstance(outcome, BaseException) else cause
+    as_if: Decision = DONE if isinstance(outcome, Response) or error is None else Raise(error)
+    told = verdict(as_if, outcome, duration=duration, cause=cause, now_wall=now_wall)
+    return told._replace(step=Step.LOST)
+
+
+def hedge_refused(admission: Admission) -> Verdict:
+    """What the controllers are told about a hedge that was not sent.
+
+    A controller refused it, or asked to wait (a hedge never waits: it would come
+    too late). ``stop`` is ``None``: the call goes on without it (``Verdict.final``).
+    """
+    why = admission.why if isinstance(admission, Wait) else str(getattr(admission, "reason", ""))
+    reason = f"hedge not sent: {why}"
+    return Verdict(Step.REFUSED, Failure.LOCAL, None, None, reason, None, None, 0.0)
 
 
 # ---------------------------------------------------------------- controller answers

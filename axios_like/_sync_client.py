@@ -61,7 +61,18 @@ from ._request import (
     send_kwargs,
     with_meta,
 )
-from ._retry import Again, Done, Raise, Retry, RetryState, admitted, decide, refused, verdict
+from ._retry import (
+    Again,
+    Decision,
+    Done,
+    Raise,
+    Retry,
+    RetryState,
+    admitted,
+    decide,
+    refused,
+    verdict,
+)
 from ._verbs import Verbs
 
 __all__ = ["Client", "Middleware", "create"]
@@ -69,6 +80,8 @@ __all__ = ["Client", "Middleware", "create"]
 #: ``def mw(config, call_next) -> Response``; ``call_next(config)`` runs the rest.
 Middleware = Callable[[RequestConfig, Callable[[RequestConfig], Response]], Response]
 Outcome = Response | Replay | BaseException
+#: An attempt's controllers and its ticket (``Call.ticket``).
+Asked = tuple[tuple[AttemptController, ...], Ticket]
 
 
 class Client(Verbs):
@@ -237,27 +250,14 @@ class Client(Verbs):
                 admission = admit_all(*asked, time.monotonic())
                 if admission is not SEND:
                     self._admitted(state, asked, admission, last_error, cfg)
-            started = time.monotonic()
-            outcome, cause = self._attempt(call, cfg, state)
-            now, wall = time.monotonic(), time.time()
-            step = decide(state, outcome, now, cause=cause, now_wall=wall)
-            if LOGGER.isEnabledFor(logging.DEBUG):
-                log_attempt(cfg, outcome, now - started)
-            event = None
-            if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
-                last_error = outcome if isinstance(outcome, BaseException) else cause
-                assert last_error is not None
-                event = retry_event(state, step.delay, step.reason, last_error, now)
-            if asked is not None:
-                told = verdict(
-                    step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
-                )
-                record_all(*asked, told, now)
+            send = self._send  # send, decide(), record_all(): one attempt
+            step, outcome, cause, event = send(call, config, cfg, state, asked)
             if isinstance(step, Done):
                 return finish(cast(Response, outcome), state)
             self._discard(failed_response(outcome, cause))
             if isinstance(step, Retry):
                 assert event is not None
+                last_error = event.error
                 self._wait(state, step.delay, event, config)
                 kind = AttemptKind.RETRY
             elif isinstance(step, Again):
@@ -268,10 +268,53 @@ class Client(Verbs):
             else:
                 raise step.error from step.error.last_error
 
+    def _send(
+        self,
+        call: Call,
+        config: dict[str, Any],
+        cfg: dict[str, Any],
+        state: RetryState,
+        asked: Asked | None,
+    ) -> tuple[Decision, Outcome, BaseException | None, RetryEvent | None]:
+        """One attempt: send it, ``decide()`` what follows, tell the controllers."""
+        started = time.monotonic()
+        outcome, cause = self._attempt(call, cfg, state)
+        now, wall = time.monotonic(), time.time()
+        step = decide(state, outcome, now, cause=cause, now_wall=wall)
+        event = self._tell(state, step, outcome, cause, cfg, asked, started, now, wall)
+        return step, outcome, cause, event
+
+    def _tell(
+        self,
+        state: RetryState,
+        step: Decision,
+        outcome: Outcome,
+        cause: BaseException | None,
+        cfg: Mapping[str, Any],
+        asked: Asked | None,
+        started: float,
+        now: float,
+        wall: float,
+    ) -> RetryEvent | None:
+        """The DEBUG log, the retry event, and the verdict every controller is told."""
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            log_attempt(cfg, outcome, now - started)
+        event = None
+        if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
+            last_error = outcome if isinstance(outcome, BaseException) else cause
+            assert last_error is not None
+            event = retry_event(state, step.delay, step.reason, last_error, now)
+        if asked is not None:
+            told = verdict(
+                step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
+            )
+            record_all(*asked, told, now)
+        return event
+
     def _admitted(
         self,
         state: RetryState,
-        asked: tuple[tuple[AttemptController, ...], Ticket],
+        asked: Asked,
         admission: Admission,
         last_error: BaseException | None,
         cfg: Mapping[str, Any],

@@ -25,6 +25,7 @@ SCRIPTS = (
     "bench_resilience.py",
     "bench_memory.py",
     "bench_shaping.py",
+    "bench_hedge.py",
     "bench_profile.py",
 )
 #: Run by the quick smoke only: the full fleet simulation is its own command

@@ -53,6 +53,9 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"\bthe tasks of one event loop\b", "threads"),  # docstrings: who may share a client
     (r"^import asyncio\n", ""),
     (r"^import inspect\n", ""),
+    # A block between "# unasync: begin remove" and "# unasync: end remove" lines (both
+    # included): async-only code such as hedging, which the sync shell must not carry.
+    (r"^[ \t]*# unasync: begin remove\n(?:.*\n)*?[ \t]*# unasync: end remove\n", ""),
     (r"^.*# unasync: remove\n", ""),
     (r"^(\s*)result = hook\(event\)\n", r"\1hook(event)\n"),
 )

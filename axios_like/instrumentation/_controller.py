@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._control import SEND, Admission, Step, Ticket, Verdict
+from .._control import SEND, Admission, AttemptKind, Step, Ticket, Verdict
 from ._otel import ATTEMPT_BUCKETS, BUCKETS, WAIT_BUCKETS, OTel, load
 from ._payloads import AttemptInfo, CallInfo, error_type
 
@@ -123,17 +123,15 @@ class _CallScope:
     """One call's spans and counts (lives in ``ticket.call``; never shared)."""
 
     __slots__ = (
-        "attempt",
         "attempts",
         "call_span",
         "controller",
         "done",
         "first",
+        "open",
         "parent",
         "retries",
-        "span",
         "start",
-        "token",
     )
 
     def __init__(self, controller: TelemetryController, ticket: Ticket, now: float) -> None:
@@ -156,14 +154,15 @@ class _CallScope:
             },
         )
         self.parent = otel.trace.set_span_in_context(self.call_span)
-        self.span: Any = None  # the open CLIENT span
-        self.attempt: AttemptInfo | None = None
-        self.token: Any = None
+        #: The open CLIENT spans by attempt number: (span, context token, info). One,
+        #: or more while hedged copies are out (each is ended by its own record).
+        self.open: dict[int, tuple[Any, Any, AttemptInfo]] = {}
 
     def begin(self, ticket: Ticket) -> None:
         otel = self.controller.otel
-        if self.span is not None:  # not told about the last one: close it honestly
-            self._end_span(None, "axios_like.NotRecorded")
+        if self.open and ticket.kind is not AttemptKind.HEDGE:
+            for number in tuple(self.open):  # not told about the last one: close it honestly
+                self._end_span(number, None, "axios_like.NotRecorded")
         info = AttemptInfo.start(ticket) if ticket.attempt > 1 else self.first
         span = self.controller.tracer.start_span(
             info.method,
@@ -175,17 +174,16 @@ class _CallScope:
         otel.propagate.inject(ticket.headers, context=ctx)
         if otel.suppress_http_key is not None:  # httpx's own instrumentation stays quiet
             ctx = otel.context.set_value(otel.suppress_http_key, True, ctx)
-        self.token = otel.context.attach(ctx)
-        self.span, self.attempt = span, info
+        self.open[ticket.attempt] = (span, otel.context.attach(ctx), info)
 
     def end(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
         controller = self.controller
-        info = self.attempt
+        opened = self.open.get(ticket.attempt)
         if verdict.step is not Step.REFUSED:
             self.attempts += 1
-        if info is not None and info.attempt == ticket.attempt:
-            ended = info.end(verdict)
-            self._end_span(ended, ended.error_type)
+        if opened is not None:
+            ended = opened[2].end(verdict)
+            self._end_span(ticket.attempt, ended, ended.error_type)
             if ended.sent:
                 controller.attempt_duration.record(ended.duration, ended.metric_attributes())
         event = verdict.event
@@ -214,14 +212,13 @@ class _CallScope:
         """The call ended by ``error`` without a final verdict (or after one: no-op)."""
         if self.done:
             return
-        if self.span is not None:
-            self._end_span(None, error_type(error))
+        for number in tuple(self.open):
+            self._end_span(number, None, error_type(error))
         self._finish(None, error, None)
 
-    def _end_span(self, info: AttemptInfo | None, kind: str | None) -> None:
+    def _end_span(self, number: int, info: AttemptInfo | None, kind: str | None) -> None:
         otel = self.controller.otel
-        span, token = self.span, self.token
-        self.span = self.token = self.attempt = None
+        span, token, _ = self.open.pop(number)
         otel.context.detach(token)  # begin() sets the span and its token together
         if info is not None and info.status is not None:
             span.set_attribute("http.response.status_code", info.status)

@@ -484,6 +484,16 @@ class FlakyServer:
         with self._lock:
             return self._connections
 
+    @property
+    def open_connections(self) -> int:
+        """How many TCP connections are open now (accepted and not yet closed by either side).
+
+        A connection the client closed is counted until its thread notices: after a
+        reply's ``delay``, or at once when it is waiting for the next request.
+        """
+        with self._lock:
+            return len(self._active)
+
     # -- internals ---------------------------------------------------------------------
 
     def _accept_loop(self) -> None:

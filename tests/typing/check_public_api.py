@@ -48,6 +48,15 @@ async def async_usage() -> None:
                 pass
 
 
+async def hedge_usage() -> None:
+    hedge = axios_like.Hedge(delay=None, max_hedges=1, max_extra_load=0.05)
+    async with axios_like.create_async(base_url="https://api.example.com", hedge=hedge) as api:
+        r: Response = await api.get("/search", hedge=axios_like.Hedge(delay=0.05))
+        reasons: list[str] = [h.reason for h in r.history]
+        print(reasons, r.attempts, hedge.max_hedges, hedge.delay)
+        await api.get("/search", hedge=None)
+
+
 def resilience_usage() -> None:
     budget = axios_like.RetryBudget(ratio=0.1, window=10.0, min_retries=3)
     breaker = axios_like.CircuitBreaker(
