@@ -12,11 +12,10 @@ import contextvars
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, cast
 
-import anyio  # unasync: remove
 import httpx
 from typing_extensions import Unpack
 
@@ -35,12 +34,12 @@ from ._control import (
     AttemptController,
     AttemptKind,
     Ticket,
-    Verdict,
     admit_all,
     close_call,
     record_all,
 )
 from ._hedge import Hedge
+from ._hedging import ON_WIRE, Copy, cancel_copies  # unasync: remove
 from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
 from ._logs import LOGGER, log_attempt, log_gave_up
@@ -120,7 +119,7 @@ class AsyncClient(AsyncVerbs):
         self.defaults: Defaults = defaults
         # unasync: begin remove
         # httpcore says when a request reaches its connection (the trace extension): a
-        # hedged copy is cancelled only from there on (_Copy.cancel).
+        # hedged copy is cancelled only from there on (Copy.cancel in _hedging).
         transport = http_kwargs.get("transport")
         self._traced = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
         # unasync: end remove
@@ -350,20 +349,23 @@ class AsyncClient(AsyncVerbs):
         hedge runs in its own context, so what a controller makes current in
         ``admit`` (a span) is undone in that copy's ``record``.
         """
-        delay = None if asked is None else cast(Hedge, cfg["hedge"]).delay_for(asked[1].origin)
-        if delay is None:  # too few answers from the origin yet: not hedged
-            return await self._send(call, config, cfg, state, asked)
         hedge = cast(Hedge, cfg["hedge"])
-        copies = [_Copy(cfg, asked, None, self._attempt(call, cfg, state))]
+        # no ticket (the URL does not resolve), or too few answers from the origin yet
+        delay = None if asked is None else hedge.delay_for(asked[1].origin)
+        if asked is None or delay is None:
+            return await self._send(call, config, cfg, state, asked)
+        copies = [Copy(cfg, asked, None, self._attempt(call, cfg, state))]
         try:
             winner = await self._race(call, config, state, copies, hedge, delay)
         except BaseException:  # cancelled, or a hedge's interceptor raised: no copy outlives it
-            await _cancel(copies, self._traced)
+            await cancel_copies(copies, self._traced)
             now = time.monotonic()
             for copy in copies:
                 copy.tell(lost(copy.outcome, duration=now - copy.started, cause=copy.cause), now)
             raise
-        await _cancel(copies, self._traced)  # the losers still out: cancelled, connections closed
+        await cancel_copies(
+            copies, self._traced
+        )  # the losers still out: cancelled, connections closed
         now, wall = time.monotonic(), time.time()
         chosen = len(copies) - 1 if winner is None else winner
         for index, copy in enumerate(copies):  # the losers first: drained, closed, told
@@ -389,7 +391,7 @@ class AsyncClient(AsyncVerbs):
         call: Call,
         config: dict[str, Any],
         state: RetryState,
-        copies: list[_Copy],
+        copies: list[Copy],
         hedge: Hedge,
         delay: float,
     ) -> int | None:
@@ -432,11 +434,14 @@ class AsyncClient(AsyncVerbs):
 
     async def _hedge_copy(
         self, call: Call, config: dict[str, Any], state: RetryState, index: int
-    ) -> _Copy | None:
+    ) -> Copy | None:
         """A hedge: request interceptors, then admitted like any attempt; ``None``: not sent."""
         remaining = state.remaining(time.monotonic())
-        if remaining is not None and remaining <= 0:
-            return None  # the deadline covers every copy
+        # The deadline covers every copy. Not reached by the tests: the first copy's own
+        # timeout already ends at the deadline, so a hedge timer firing past it would have
+        # to land in the same instant; the guard keeps a hedge from going out then.
+        if remaining is not None and remaining <= 0:  # pragma: no cover
+            return None
         chain = call.request_chain
         cfg = await self._run_request_chain(chain, config) if chain else attempt_copy(config)
         asked = call.ticket(cfg, state.attempts + index + 1, AttemptKind.HEDGE)
@@ -448,7 +453,7 @@ class AsyncClient(AsyncVerbs):
         if admission is not SEND:  # refused, or held (a hedge never waits): not sent
             context.run(record_all, *asked, hedge_refused(admission), now)
             return None
-        return _Copy(cfg, asked, context, self._attempt(call, cfg, state))
+        return Copy(cfg, asked, context, self._attempt(call, cfg, state))
 
     # unasync: end remove
 
@@ -583,124 +588,6 @@ class AsyncClient(AsyncVerbs):
             pass
         finally:
             await raw.aclose()
-
-
-# unasync: begin remove
-_T = TypeVar("_T")
-#: The trace extension of a hedged copy's request (``_Copy._trace``), set in its task's context.
-ON_WIRE: contextvars.ContextVar[Callable[[str, Mapping[str, Any]], Awaitable[None]] | None] = (
-    contextvars.ContextVar("axios_like_on_wire", default=None)
-)
-
-
-class _Copy:
-    """One copy of a hedged attempt: its config, ticket, context and task (per call)."""
-
-    __slots__ = (
-        "asked",
-        "cancel_pending",
-        "cause",
-        "cfg",
-        "context",
-        "ended",
-        "on_wire",
-        "outcome",
-        "scope",
-        "started",
-        "task",
-        "wired",
-    )
-
-    def __init__(
-        self,
-        cfg: dict[str, Any],
-        asked: Asked | None,
-        context: contextvars.Context | None,
-        attempt: Coroutine[Any, Any, tuple[Outcome, BaseException | None]],
-    ) -> None:
-        self.cfg, self.asked, self.context = cfg, asked, context
-        self.started = time.monotonic()
-        #: Has the request reached its connection (httpcore's first trace event)?
-        self.on_wire = False
-        #: Cancel it once it does (``_cancel`` found it still waiting for the pool).
-        self.cancel_pending = False
-        #: Set when it does, if the race is waiting for that (``_race``).
-        self.wired: asyncio.Future[None] | None = None
-        task_context = contextvars.copy_context() if context is None else context
-        task_context.run(ON_WIRE.set, self._trace)
-        # Cancelled through an anyio cancel scope, not task.cancel(): httpcore shields its
-        # connection clean-up from anyio cancellation only, and a task.cancel() landing in
-        # that clean-up leaves the connection ACTIVE in the pool for good (httpcore #1093,
-        # #961; measured: 62 of 600 cancelled requests leaked; none through a scope).
-        self.scope = anyio.CancelScope()
-        self.task = asyncio.get_running_loop().create_task(
-            _in_scope(self.scope, attempt), context=task_context
-        )
-        self.outcome: Outcome | None = None
-        self.cause: BaseException | None = None
-        self.ended = self.started
-
-    async def _trace(self, name: str, info: Mapping[str, Any]) -> None:
-        """httpcore's trace extension: the first event means the request has its connection."""
-        if not self.on_wire:
-            self.on_wire = True
-            if self.cancel_pending:
-                self.scope.cancel()
-            if self.wired is not None and not self.wired.done():
-                self.wired.set_result(None)
-
-    def cancel(self, traced: bool) -> None:
-        """Cancel the copy: at once, or (httpcore) once it has reached its connection.
-
-        httpcore leaves a connection it has just made for a request in its pool for
-        good when the request is cancelled before using it (httpcore #1093: measured,
-        one stuck connection per ~600 hedged calls racing for 3 connections), so a copy
-        still waiting for the pool is cancelled only once it is inside the connection,
-        whose own clean-up closes it; a wait bounded by the pool timeout.
-        """
-        if self.on_wire or not traced:
-            self.scope.cancel()
-        else:
-            self.cancel_pending = True
-
-    def finished(self) -> None:
-        """Take the finished task's result (none when its scope cancelled it first)."""
-        self.ended = time.monotonic()
-        result = self.task.result()
-        if result is not None:
-            self.outcome, self.cause = result
-
-    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Call ``fn`` in this copy's context (a hedge's own; the call's for the first)."""
-        return fn(*args) if self.context is None else self.context.run(fn, *args)
-
-    def tell(self, told: Verdict, now: float) -> None:
-        """Tell every controller of this copy ``told``, in the copy's context."""
-        if self.asked is not None:
-            self.run(record_all, *self.asked, told, now)
-
-
-async def _in_scope(
-    scope: anyio.CancelScope, attempt: Coroutine[Any, Any, tuple[Outcome, BaseException | None]]
-) -> tuple[Outcome, BaseException | None] | None:
-    """Run one copy's attempt inside ``scope``; ``None`` when the scope cancelled it."""
-    with scope:
-        return await attempt
-    return None
-
-
-async def _cancel(copies: list[_Copy], traced: bool) -> None:
-    """Cancel the copies still out and wait until they are gone (connections closed)."""
-    out = [copy for copy in copies if not copy.task.done()]
-    for copy in out:
-        copy.cancel(traced)
-    if out:
-        await asyncio.wait([copy.task for copy in out])
-    for copy in out:
-        copy.finished()  # it may have answered as it was cancelled: its answer is kept
-
-
-# unasync: end remove
 
 
 def create_async(

@@ -134,14 +134,15 @@ class _Window:
         self.head = int(now // width)
 
     def advance(self, index: int) -> int:
-        """Slide to bucket ``index`` (a clock behind ``head`` counts in the newest); its slot."""
+        """Slide to bucket ``index`` (> ``head``: the caller counts a clock behind ``head``
+        in the newest bucket); its slot."""
         gap = index - self.head
         if gap >= _BUCKETS:
             self.firsts = [0] * _BUCKETS
             self.hedges = [0] * _BUCKETS
             self.firsts_sum = self.hedges_sum = 0
             self.head = index
-        elif gap > 0:
+        else:
             for step in range(1, gap + 1):
                 slot = (self.head + step) % _BUCKETS
                 self.firsts_sum -= self.firsts[slot]

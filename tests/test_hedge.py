@@ -129,6 +129,15 @@ def test_no_adaptive_delay_until_min_samples_answers() -> None:
     assert Hedge().min_samples == MIN_SAMPLES == 50
 
 
+def test_load_of_an_origin_never_seen_is_nothing() -> None:
+    hedge = Hedge()
+    assert hedge.load(ORIGIN) == (0, 0)
+    assert hedge.admit(ticket(AttemptKind.FIRST), 5.0) is SEND
+    assert hedge.admit(ticket(AttemptKind.FIRST), 4.0) is SEND  # a clock behind: newest bucket
+    assert hedge.load(ORIGIN) == (2, 0)
+    assert hedge.load(Origin("http", "other.test", 80)) == (0, 0)
+
+
 def test_a_fixed_delay_needs_no_samples() -> None:
     assert Hedge(delay=0.2).delay_for(ORIGIN) == 0.2
     assert Hedge(delay=0).delay_for(ORIGIN) == 0.0
@@ -262,7 +271,8 @@ def test_hedge_takes_a_hedge_object() -> None:
 
 def test_the_sync_shell_carries_no_hedging_code() -> None:
     source = (Path(axios_like.__file__).parent / "_sync_client.py").read_text()
-    for name in ("_send_hedged", "_race", "_hedge_copy", "_Copy", "contextvars", "may_hedge"):
+    names = ("_send_hedged", "_race", "_hedge_copy", "_hedging", "cancel_copies", "may_hedge")
+    for name in (*names, "contextvars", "ON_WIRE"):
         assert name not in source
 
 
@@ -611,6 +621,27 @@ async def test_each_copy_runs_the_request_interceptors(
     assert runs == [1, 2]
     assert [seen.headers["x-copy"] for seen in server.requests_for("/x")] == ["1", "2"]
     assert r.config["headers"]["X-Copy"] == "2"  # the winner's config
+
+
+async def test_a_hedge_whose_interceptors_break_its_url_is_not_sent(
+    server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
+) -> None:
+    server.script("/x", [Reply(200, delay=0.3, json="first")])
+    api = api_factory()
+    runs: list[int] = []
+
+    def second_copy_breaks_the_url(config: dict[str, Any]) -> dict[str, Any]:
+        runs.append(len(runs) + 1)
+        if len(runs) == 2:  # the hedge's run: its URL no longer resolves
+            config["url"] = "http://[::1"
+        return config
+
+    api.interceptors.request.use(second_copy_breaks_the_url)
+    r = await api.get("/x")
+    assert runs == [1, 2]  # the hedge's interceptors ran ...
+    assert r.data == "first"  # ... but it was not sent: the first copy went on alone
+    assert r.attempts == 1
+    assert len(server.requests_for("/x")) == 1
 
 
 async def test_the_adaptive_delay_waits_for_enough_samples(

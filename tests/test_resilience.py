@@ -24,6 +24,7 @@ import axios_like
 from axios_like import CircuitBreaker, RetryBudget
 from axios_like._control import (
     SEND,
+    Admission,
     AttemptKind,
     Failure,
     Origin,
@@ -32,6 +33,7 @@ from axios_like._control import (
     StopReason,
     Ticket,
     Verdict,
+    Wait,
 )
 from axios_like.testing import instant_retries
 from axios_like.testing.server import FlakyServer, Reply
@@ -896,3 +898,46 @@ async def test_a_cancelled_probe_cannot_wedge_half_open(server: FlakyServer) -> 
         clock.now = 5.0 + 30.0  # ... until probe_timeout: max(break_for, 30 s)
         assert (await api.get("/dep")).status == 200
         assert breaker.state(server.url) == "closed"
+
+
+def test_a_hedged_sibling_of_the_probe_does_not_settle_it() -> None:
+    breaker = CircuitBreaker(min_calls=2, break_for=5.0)
+    trip(breaker, 0.0, 2)
+    call: dict[object, Any] = {}
+    probe = ticket(FIRST, 1, call)
+    assert breaker.admit(probe, 5.0) is SEND  # the half-open probe: attempt 1
+    sibling = ticket(AttemptKind.HEDGE, 2, call)  # its hedge shares the call's scratch
+    breaker.record(sibling, verdict(OK), 5.2)  # answered first: not the probe
+    assert breaker.state(SVC, 5.2) == "half_open"  # still waiting for the probe itself
+    assert call[breaker] == (SVC, 1)
+    breaker.record(probe, verdict(OK), 5.3)
+    assert breaker.state(SVC, 5.3) == "closed"
+    assert breaker not in call
+
+
+class _HoldOnce:
+    """A controller that holds the first attempt ``seconds``, then sends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.asked = 0
+
+    def admit(self, ticket: Ticket, now: float) -> Admission:
+        self.asked += 1
+        return Wait(self.seconds, "rate limit") if self.asked == 1 else SEND
+
+    def record(self, ticket: Ticket, verdict: Verdict, now: float) -> None:
+        pass
+
+
+async def test_a_controller_wait_is_slept_for_real_outside_instant_mode(
+    server: FlakyServer, make_client: Callable[..., Both]
+) -> None:
+    server.script("/held", [Reply(200)])
+    holder = _HoldOnce(0.05)
+    api = make_client(base_url=server.url, rate_limiter=holder)
+    started = time.monotonic()
+    r = await api.get("/held")
+    assert r.status == 200
+    assert holder.asked == 1
+    assert time.monotonic() - started >= 0.05  # slept, not skipped: no instant_retries()
