@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -42,7 +41,7 @@ from ._hedge import Hedge
 from ._hedging import ON_WIRE, Copy, cancel_copies  # unasync: remove
 from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
-from ._logs import LOGGER, log_attempt, log_gave_up
+from ._logs import log_gave_up
 from ._models import Replay, Response, RetryEvent
 from ._outcomes import (
     DRAIN_LIMIT,
@@ -51,8 +50,8 @@ from ._outcomes import (
     failed_response,
     finish,
     map_error,
-    retry_event,
     to_outcome,
+    told,
 )
 from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareStack, describe
 from ._request import (
@@ -81,7 +80,6 @@ from ._retry import (
     lost,
     may_hedge,
     refused,
-    verdict,
 )
 from ._verbs import AsyncVerbs
 
@@ -301,35 +299,8 @@ class AsyncClient(AsyncVerbs):
         outcome, cause = await self._attempt(call, cfg, state)
         now, wall = time.monotonic(), time.time()
         step = decide(state, outcome, now, cause=cause, now_wall=wall)
-        event = self._tell(state, step, outcome, cause, cfg, asked, started, now, wall)
+        event = told(state, step, outcome, cause, cfg, asked, started, now, wall)
         return step, outcome, cause, event
-
-    def _tell(
-        self,
-        state: RetryState,
-        step: Decision,
-        outcome: Outcome,
-        cause: BaseException | None,
-        cfg: Mapping[str, Any],
-        asked: Asked | None,
-        started: float,
-        now: float,
-        wall: float,
-    ) -> RetryEvent | None:
-        """The DEBUG log, the retry event, and the verdict every controller is told."""
-        if LOGGER.isEnabledFor(logging.DEBUG):
-            log_attempt(cfg, outcome, now - started)
-        event = None
-        if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
-            last_error = outcome if isinstance(outcome, BaseException) else cause
-            assert last_error is not None
-            event = retry_event(state, step.delay, step.reason, last_error, now)
-        if asked is not None:
-            told = verdict(
-                step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
-            )
-            record_all(*asked, told, now)
-        return event
 
     # unasync: begin remove
     async def _send_hedged(
@@ -363,17 +334,16 @@ class AsyncClient(AsyncVerbs):
             for copy in copies:
                 copy.tell(lost(copy.outcome, duration=now - copy.started, cause=copy.cause), now)
             raise
-        await cancel_copies(
-            copies, self._traced
-        )  # the losers still out: cancelled, connections closed
+        # the losers still out: cancelled, their connections closed
+        await cancel_copies(copies, self._traced)
         now, wall = time.monotonic(), time.time()
         chosen = len(copies) - 1 if winner is None else winner
         for index, copy in enumerate(copies):  # the losers first: drained, closed, told
             if index != chosen:
                 if copy.outcome is not None:
                     await self._discard(failed_response(copy.outcome, copy.cause))
-                told = lost(copy.outcome, duration=copy.ended - copy.started, cause=copy.cause)
-                copy.tell(told, now)
+                loser = lost(copy.outcome, duration=copy.ended - copy.started, cause=copy.cause)
+                copy.tell(loser, now)
         copy = copies[chosen]
         results = [HedgeCopy(each.outcome, each.cause) for each in copies]
         try:
@@ -383,7 +353,7 @@ class AsyncClient(AsyncVerbs):
             raise
         outcome = cast(Outcome, copy.outcome)
         tell = (state, step, outcome, copy.cause, copy.cfg, copy.asked, copy.started, now, wall)
-        event = copy.run(self._tell, *tell)
+        event = copy.run(told, *tell)
         return step, outcome, copy.cause, event
 
     async def _race(

@@ -19,15 +19,17 @@ from ._config import (
     join_url,
     shown_config_url,
 )
+from ._control import AttemptController, Ticket, record_all
 from ._exceptions import (
     AxiosLikeError,
     HTTPStatusError,
     from_httpx,
 )
+from ._logs import LOGGER, log_attempt
 from ._models import Replay, Response, RetryEvent
 from ._redact import redact_url
 from ._registries import Handler, describe
-from ._retry import RetryState
+from ._retry import Decision, Retry, RetryState, verdict
 
 __all__ = [
     "DRAIN_LIMIT",
@@ -143,4 +145,33 @@ def retry_event(
             reason,
             delay,
         )
+    return event
+
+
+def told(
+    state: RetryState,
+    step: Decision,
+    outcome: Response | Replay | BaseException,
+    cause: BaseException | None,
+    cfg: Mapping[str, Any],
+    asked: tuple[tuple[AttemptController, ...], Ticket] | None,
+    started: float,
+    now: float,
+    wall: float,
+) -> RetryEvent | None:
+    """After ``decide()``: the DEBUG line, the retry event (a ``Retry`` step's, the one
+    ``on_retry``, the INFO log and telemetry all get) and the verdict every controller
+    of the attempt is told. Returns the event."""
+    if LOGGER.isEnabledFor(logging.DEBUG):
+        log_attempt(cfg, outcome, now - started)
+    event = None
+    if isinstance(step, Retry):
+        last_error = outcome if isinstance(outcome, BaseException) else cause
+        assert last_error is not None
+        event = retry_event(state, step.delay, step.reason, last_error, now)
+    if asked is not None:
+        said = verdict(
+            step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
+        )
+        record_all(*asked, said, now)
     return event

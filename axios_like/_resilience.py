@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Literal
 
 import httpx
@@ -133,6 +133,42 @@ def _hand(shared: SharedState | None, method: str, items: Iterable[object]) -> N
             hook(item)
 
 
+class _Held:
+    """``attach`` / ``detach`` of a controller whose state fleet mode may share.
+
+    Clients call them when they start and stop holding the controller (``_holding``),
+    never on the request path; they are forwarded to ``shared``, whose sync thread
+    runs while a client holds it. The first holder renews what the controller
+    registered at ``shared`` (its leases or views) and the last one releases it, so
+    a controller no client holds is not synced.
+    """
+
+    _shared: SharedState | None
+    _lock: threading.Lock
+    _holders: Holders
+
+    def _registered(self) -> Sequence[object]:
+        raise NotImplementedError
+
+    def attach(self, owner: object) -> None:
+        """``owner`` (a client) holds this controller from now on: clients call it when
+        created and when their defaults start naming it."""
+        if self._shared is not None:
+            with self._lock:  # the first holder renews what the last one released
+                if self._holders.add(owner):
+                    _hand(self._shared, "renew", self._registered())
+            _forward(self._shared, "attach", owner)
+
+    def detach(self, owner: object) -> None:
+        """``owner`` no longer holds this controller (it closed, or its defaults dropped
+        it); the last holder's detach releases what it registered (no longer synced)."""
+        if self._shared is not None:
+            with self._lock:
+                if self._holders.remove(owner):
+                    _hand(self._shared, "release", self._registered())
+            _forward(self._shared, "detach", owner)
+
+
 class _Ring:
     """Counts in ``_BUCKETS`` buckets of ``width`` seconds, with their running sums."""
 
@@ -195,7 +231,7 @@ class _Budget:
         self.lease: Lease | None = None
 
 
-class RetryBudget:
+class RetryBudget(_Held):
     """A retry budget per origin: retries may be ``ratio`` of first attempts, plus a reserve.
 
     On by default (every client gets a ``RetryBudget()`` of its own); give one
@@ -267,27 +303,8 @@ class RetryBudget:
         """The reserve: retries allowed per window beyond the ratio."""
         return int(self._reserve)
 
-    def attach(self, owner: object) -> None:
-        """``owner`` (a client) holds this budget from now on: clients call it when
-        created and when their defaults start naming it. Forwarded to ``shared``
-        (fleet mode's sync thread runs while a client holds it). Not on the request path."""
-        if self._shared is not None:
-            with self._lock:  # the first holder renews the leases the last one released
-                if self._holders.add(owner):
-                    _hand(self._shared, "renew", self._leases())
-            _forward(self._shared, "attach", owner)
-
-    def detach(self, owner: object) -> None:
-        """``owner`` no longer holds this budget (it closed, or its defaults dropped it);
-        forwarded to ``shared``, which stops its sync thread when no client holds it.
-        The last holder's detach releases the budget's leases (no longer synced)."""
-        if self._shared is not None:
-            with self._lock:
-                if self._holders.remove(owner):
-                    _hand(self._shared, "release", self._leases())
-            _forward(self._shared, "detach", owner)
-
-    def _leases(self) -> list[Lease]:
+    def _registered(self) -> list[Lease]:
+        """The leases fleet mode registered for this budget's origins."""
         return [state.lease for state in self._states.values() if state.lease is not None]
 
     def __repr__(self) -> str:
@@ -529,7 +546,7 @@ def _breaker_numbers(
     return ratio, calls, width, base, cap
 
 
-class CircuitBreaker:
+class CircuitBreaker(_Held):
     """A circuit breaker per origin: stop sending to an origin that keeps failing.
 
     Opt-in (``circuit_breaker=``). Per origin, over the last ``window``
@@ -591,27 +608,8 @@ class CircuitBreaker:
         #: The clients holding it (fleet mode: its views are synced while one does).
         self._holders = Holders()
 
-    def attach(self, owner: object) -> None:
-        """``owner`` (a client) holds this breaker from now on: clients call it when
-        created and when their defaults start naming it. Forwarded to ``shared``
-        (fleet mode's sync thread runs while a client holds it). Not on the request path."""
-        if self._shared is not None:
-            with self._lock:  # the first holder renews the views the last one released
-                if self._holders.add(owner):
-                    _hand(self._shared, "renew", self._views())
-            _forward(self._shared, "attach", owner)
-
-    def detach(self, owner: object) -> None:
-        """``owner`` no longer holds this breaker (it closed, or its defaults dropped it);
-        forwarded to ``shared``, which stops its sync thread when no client holds it.
-        The last holder's detach releases the breaker's views (no longer synced)."""
-        if self._shared is not None:
-            with self._lock:
-                if self._holders.remove(owner):
-                    _hand(self._shared, "release", self._views())
-            _forward(self._shared, "detach", owner)
-
-    def _views(self) -> list[BreakerView]:
+    def _registered(self) -> list[BreakerView]:
+        """The views fleet mode registered for this breaker's origins."""
         return [state.view for state in self._states.values() if state.view is not None]
 
     def __repr__(self) -> str:

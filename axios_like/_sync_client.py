@@ -7,7 +7,6 @@ close, sleep. Every decision is made by the core (``_request``, ``_outcomes``, `
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from ._control import (
 )
 from ._holding import Holdings, held_controllers
 from ._instant import begin_wait
-from ._logs import LOGGER, log_attempt, log_gave_up
+from ._logs import log_gave_up
 from ._models import Replay, Response, RetryEvent
 from ._outcomes import (
     DRAIN_LIMIT,
@@ -46,8 +45,8 @@ from ._outcomes import (
     failed_response,
     finish,
     map_error,
-    retry_event,
     to_outcome,
+    told,
 )
 from ._registries import ControllerRegistry, Handler, Interceptors, MiddlewareStack, describe
 from ._request import (
@@ -71,7 +70,6 @@ from ._retry import (
     admitted,
     decide,
     refused,
-    verdict,
 )
 from ._verbs import Verbs
 
@@ -281,35 +279,8 @@ class Client(Verbs):
         outcome, cause = self._attempt(call, cfg, state)
         now, wall = time.monotonic(), time.time()
         step = decide(state, outcome, now, cause=cause, now_wall=wall)
-        event = self._tell(state, step, outcome, cause, cfg, asked, started, now, wall)
+        event = told(state, step, outcome, cause, cfg, asked, started, now, wall)
         return step, outcome, cause, event
-
-    def _tell(
-        self,
-        state: RetryState,
-        step: Decision,
-        outcome: Outcome,
-        cause: BaseException | None,
-        cfg: Mapping[str, Any],
-        asked: Asked | None,
-        started: float,
-        now: float,
-        wall: float,
-    ) -> RetryEvent | None:
-        """The DEBUG log, the retry event, and the verdict every controller is told."""
-        if LOGGER.isEnabledFor(logging.DEBUG):
-            log_attempt(cfg, outcome, now - started)
-        event = None
-        if isinstance(step, Retry):  # one event: on_retry, the INFO log and telemetry
-            last_error = outcome if isinstance(outcome, BaseException) else cause
-            assert last_error is not None
-            event = retry_event(state, step.delay, step.reason, last_error, now)
-        if asked is not None:
-            told = verdict(
-                step, outcome, duration=now - started, cause=cause, event=event, now_wall=wall
-            )
-            record_all(*asked, told, now)
-        return event
 
     def _admitted(
         self,
