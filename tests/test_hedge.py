@@ -477,7 +477,8 @@ async def api_factory(
     def factory(**config: Any) -> axios_like.AsyncClient:
         if request.param == "aiohttp":
             config.setdefault("transport", axios_like.transports.aiohttp_transport())
-        config.setdefault("hedge", Hedge(delay=0.05, max_extra_load=1.0))
+        # 0.15 s: a copy sent first reaches the server first, even on a loaded machine
+        config.setdefault("hedge", Hedge(delay=0.15, max_extra_load=1.0))
         api = axios_like.create_async(base_url=server.url, **config)
         made.append(api)
         return api
@@ -545,7 +546,7 @@ async def test_a_fast_answer_is_not_hedged(
 async def test_the_first_attempt_wins_over_its_hedge(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(200, json=1, delay=0.3), Reply(200, json=2, delay=SLOW)])
+    server.script("/x", [Reply(200, json=1, delay=0.6), Reply(200, json=2, delay=SLOW)])
     r = await api_factory().get("/x")
     assert r.data == 1
     assert [(h.attempt, h.reason) for h in r.history] == [(1, "ok"), (2, "hedge: cancelled")]
@@ -555,7 +556,7 @@ async def test_the_first_attempt_wins_over_its_hedge(
 async def test_a_failed_hedge_waits_for_the_first_attempt(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(200, json=1, delay=0.3), Reply(503)])
+    server.script("/x", [Reply(200, json=1, delay=0.6), Reply(503)])
     r = await api_factory().get("/x")
     assert r.data == 1
     assert [(h.attempt, h.status, h.reason) for h in r.history] == [
@@ -567,7 +568,7 @@ async def test_a_failed_hedge_waits_for_the_first_attempt(
 async def test_every_copy_failed_then_the_retry_engine_goes_on(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(503, delay=0.3), Reply(503), Reply(200, json="ok")])
+    server.script("/x", [Reply(503, delay=0.6), Reply(503), Reply(200, json="ok")])
     events: list[axios_like.RetryEvent] = []
     with instant_retries():
         r = await api_factory(on_retry=events.append).get("/x")
@@ -584,7 +585,7 @@ async def test_every_copy_failed_then_the_retry_engine_goes_on(
 async def test_post_is_never_hedged_but_an_idempotency_key_is(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/orders", [Reply(201, delay=0.3), Reply(201)])
+    server.script("/orders", [Reply(201, delay=0.6), Reply(201)])
     api = api_factory()
     r = await api.post("/orders", json={"n": 1})
     assert r.attempts == 1
@@ -598,7 +599,7 @@ async def test_post_is_never_hedged_but_an_idempotency_key_is(
 async def test_a_streamed_call_is_not_hedged(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/big", [Reply(200, body=b"first", delay=0.3), Reply(200, body=b"hedge")])
+    server.script("/big", [Reply(200, body=b"first", delay=0.6), Reply(200, body=b"hedge")])
     async with api_factory().stream("GET", "/big") as r:
         assert await r.aread() == b"first"
     assert server.count("/big") == 1
@@ -650,7 +651,7 @@ async def test_the_adaptive_delay_waits_for_enough_samples(
     hedge = Hedge(max_extra_load=1.0, min_samples=10, samples=10)
     api = api_factory(hedge=hedge)
     origin = Origin("http", "127.0.0.1", server.port)
-    server.script("/x", [Reply(200, delay=0.3)])  # slow, but nothing is known yet
+    server.script("/x", [Reply(200, delay=0.6)])  # slow, but nothing is known yet
     r = await api.get("/x")
     assert r.attempts == 1
     server.script("/x", [Reply(200)])
@@ -675,9 +676,9 @@ async def test_the_adaptive_delay_waits_for_enough_samples(
 async def test_max_extra_load_refuses_the_hedge(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(200, json=1, delay=0.3), Reply(200, json=2)])
+    server.script("/x", [Reply(200, json=1, delay=0.6), Reply(200, json=2)])
     recorder = Recorder()
-    api = api_factory(hedge=Hedge(delay=0.05))  # 0.05 x 1 first attempt: no hedge
+    api = api_factory(hedge=Hedge(delay=0.15))  # 0.05 x 1 first attempt: no hedge
     api.controllers.add(recorder)
     r = await api.get("/x")
     assert r.data == 1
@@ -693,7 +694,7 @@ async def test_max_extra_load_refuses_the_hedge(
 async def test_the_retry_budget_refuses_the_hedge(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(200, json=1, delay=0.3), Reply(200, json=2)])
+    server.script("/x", [Reply(200, json=1, delay=0.6), Reply(200, json=2)])
     budget = axios_like.RetryBudget(ratio=0.0, min_retries=0)
     r = await api_factory(retry_budget=budget).get("/x")
     assert r.data == 1
@@ -705,7 +706,7 @@ async def test_max_hedges_two(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
     server.script("/x", [Reply(200, delay=SLOW), Reply(200, delay=SLOW), Reply(200, json="third")])
-    api = api_factory(hedge=Hedge(delay=0.05, max_hedges=2, max_extra_load=1.0))
+    api = api_factory(hedge=Hedge(delay=0.15, max_hedges=2, max_extra_load=1.0))
     await api.get("/warm")  # two first attempts: room for two hedges (max_extra_load=1.0)
     r = await api.get("/x")
     assert r.data == "third"
@@ -867,7 +868,7 @@ def test_a_first_attempt_refused_later_is_not_counted() -> None:
 async def test_a_raising_retry_on_after_a_hedged_round_still_tells_every_copy(
     server: FlakyServer, api_factory: Callable[..., axios_like.AsyncClient]
 ) -> None:
-    server.script("/x", [Reply(503, delay=0.3), Reply(503)])
+    server.script("/x", [Reply(503, delay=0.6), Reply(503)])
     recorder = Recorder()
 
     def retry_on(error: BaseException) -> bool:
@@ -891,7 +892,7 @@ async def test_no_hedge_while_the_attempt_waits_for_a_connection(server: FlakySe
     async with axios_like.create_async(
         base_url=server.url,
         limits=httpx.Limits(max_connections=1),
-        hedge=Hedge(delay=0.05, max_extra_load=1.0),
+        hedge=Hedge(delay=0.15, max_extra_load=1.0),
     ) as api:
         holder = asyncio.create_task(api.get("/slow", hedge=None))
         await until(lambda: server.count("/slow") == 1)
