@@ -46,14 +46,14 @@ from ._control import (
     Verdict,
 )
 from ._exceptions import ConfigError
+from ._ring import BUCKETS as _BUCKETS
+from ._ring import Ring
 
 __all__ = ["MIN_SAMPLES", "Hedge", "LatencyTracker", "percentile"]
 
 #: Answers from an origin needed before its percentile is trusted: until then a
 #: ``Hedge`` without a fixed ``delay`` does not hedge at all.
 MIN_SAMPLES: Final = 50
-#: Buckets of the extra-load window: it slides in tenths of itself.
-_BUCKETS: Final = 10
 _HEDGE: Final = AttemptKind.HEDGE
 _FIRST: Final = AttemptKind.FIRST
 _REFUSED: Final = Step.REFUSED
@@ -121,41 +121,10 @@ class LatencyTracker:
         return self._cached
 
 
-class _Window:
-    """First attempts and hedges of one origin over ``_BUCKETS`` buckets of ``width`` s."""
-
-    __slots__ = ("firsts", "firsts_sum", "head", "hedges", "hedges_sum")
-
-    def __init__(self, now: float, width: float) -> None:
-        self.firsts = [0] * _BUCKETS
-        self.hedges = [0] * _BUCKETS
-        self.firsts_sum = 0
-        self.hedges_sum = 0
-        self.head = int(now // width)
-
-    def advance(self, index: int) -> int:
-        """Slide to bucket ``index`` (> ``head``: the caller counts a clock behind ``head``
-        in the newest bucket); its slot."""
-        gap = index - self.head
-        if gap >= _BUCKETS:
-            self.firsts = [0] * _BUCKETS
-            self.hedges = [0] * _BUCKETS
-            self.firsts_sum = self.hedges_sum = 0
-            self.head = index
-        else:
-            for step in range(1, gap + 1):
-                slot = (self.head + step) % _BUCKETS
-                self.firsts_sum -= self.firsts[slot]
-                self.hedges_sum -= self.hedges[slot]
-                self.firsts[slot] = self.hedges[slot] = 0
-            self.head = index
-        return self.head % _BUCKETS
-
-
 class _OriginState:
     __slots__ = ("tracker", "window")
 
-    def __init__(self, tracker: LatencyTracker, window: _Window) -> None:
+    def __init__(self, tracker: LatencyTracker, window: Ring) -> None:
         self.tracker = tracker
         self.window = window
 
@@ -277,7 +246,7 @@ class Hedge:
         state = self._states.get(origin)
         if state is None:
             tracker = LatencyTracker(self.samples, self.percentile, self._refresh)
-            state = self._states[origin] = _OriginState(tracker, _Window(now, self._width))
+            state = self._states[origin] = _OriginState(tracker, Ring(now, self._width))
         return state
 
     # ---------------------------------------------------------- what the shell asks
@@ -312,7 +281,7 @@ class Hedge:
             return 0, 0
         with self._lock:
             window = state.window
-            return window.firsts_sum, window.hedges_sum
+            return window.a_sum, window.b_sum
 
     # ---------------------------------------------------------- the controller seam
 
@@ -324,15 +293,17 @@ class Hedge:
         index = int(now // self._width)
         with self._lock:
             window = self._state(ticket.origin, now).window
-            slot = window.advance(index) if index > window.head else window.head % _BUCKETS
-            if kind is _FIRST:
-                window.firsts[slot] += 1
-                window.firsts_sum += 1
-            elif window.hedges_sum + 1 > self.max_extra_load * window.firsts_sum:
+            if index > window.head:  # a clock behind ``head`` counts in the newest bucket
+                window.advance(index)
+            slot = window.slot
+            if kind is _FIRST:  # ring.a: first attempts, ring.b: hedges
+                window.a[slot] += 1
+                window.a_sum += 1
+            elif window.b_sum + 1 > self.max_extra_load * window.a_sum:
                 return _REFUSAL
             else:
-                window.hedges[slot] += 1
-                window.hedges_sum += 1
+                window.b[slot] += 1
+                window.b_sum += 1
         ticket.call[(self, ticket.attempt)] = (kind, window.head)
         return SEND
 
@@ -368,8 +339,8 @@ class Hedge:
                 return  # the bucket charged has left the window
             slot = head % _BUCKETS
             if kind is _FIRST:
-                window.firsts[slot] -= 1
-                window.firsts_sum -= 1
+                window.a[slot] -= 1
+                window.a_sum -= 1
             else:
-                window.hedges[slot] -= 1
-                window.hedges_sum -= 1
+                window.b[slot] -= 1
+                window.b_sum -= 1

@@ -51,11 +51,11 @@ from ._control import (
 )
 from ._exceptions import ConfigError
 from ._fleet import BreakerView, Holders, Lease, SharedState
+from ._ring import BUCKETS as _BUCKETS
+from ._ring import Ring
 
 __all__ = ["BreakerState", "CircuitBreaker", "RetryBudget"]
 
-#: Buckets per window: the window slides in tenths of itself.
-_BUCKETS: Final = 10
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 #: How much slower the reserve refills while the origin's last outcome was a failure.
 _SLOW_REFILL: Final = 10.0
@@ -169,47 +169,6 @@ class _Held:
             _forward(self._shared, "detach", owner)
 
 
-class _Ring:
-    """Counts in ``_BUCKETS`` buckets of ``width`` seconds, with their running sums."""
-
-    __slots__ = ("a", "a_sum", "b", "b_sum", "head", "slot")
-
-    def __init__(self, now: float, width: float) -> None:
-        self.a = [0] * _BUCKETS
-        self.b = [0] * _BUCKETS
-        self.a_sum = 0
-        self.b_sum = 0
-        #: The newest bucket's number (``now // width``) and its place in the lists.
-        self.head = int(now // width)
-        self.slot = self.head % _BUCKETS
-
-    def advance(self, index: int) -> None:
-        """Move the newest bucket to ``index`` (> ``head``), dropping what left the window.
-
-        Callers skip the call when ``index <= head``: a clock behind ``head``
-        (threads handing in slightly older ``now`` values) counts in the newest bucket.
-        """
-        gap = index - self.head
-        if gap >= _BUCKETS:
-            self.clear(index)
-            return
-        a, b = self.a, self.b
-        for step in range(1, gap + 1):
-            slot = (self.head + step) % _BUCKETS
-            self.a_sum -= a[slot]
-            self.b_sum -= b[slot]
-            a[slot] = b[slot] = 0
-        self.head = index
-        self.slot = index % _BUCKETS
-
-    def clear(self, head: int) -> None:
-        self.a = [0] * _BUCKETS
-        self.b = [0] * _BUCKETS
-        self.a_sum = self.b_sum = 0
-        self.head = head
-        self.slot = head % _BUCKETS
-
-
 # ---------------------------------------------------------------- the retry budget
 
 
@@ -219,7 +178,7 @@ class _Budget:
     __slots__ = ("healthy", "lease", "lone", "lone_retries", "refilled_at", "ring", "tokens")
 
     def __init__(self, now: float, width: float, tokens: float) -> None:
-        self.ring = _Ring(now, width)
+        self.ring = Ring(now, width)
         self.tokens = tokens
         self.refilled_at = now
         self.healthy = True
@@ -506,7 +465,7 @@ class _Breaker:
     __slots__ = ("base", "is_open", "probe", "probe_until", "ring", "until", "view")
 
     def __init__(self, now: float, width: float, base: float) -> None:
-        self.ring = _Ring(now, width)
+        self.ring = Ring(now, width)
         self.is_open = False
         #: When the break ends (half-open from then on).
         self.until = 0.0

@@ -901,6 +901,8 @@ CORE_MODULES = (
     "_outcomes",
     "_ratelimit",
     "_shaping",
+    "_ring",
+    "_hedge",
 )
 FORBIDDEN_MODULES = {"time", "asyncio", "socket", "selectors", "httpcore"}
 FORBIDDEN_HTTPX_NAMES = {
