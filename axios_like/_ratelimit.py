@@ -206,14 +206,18 @@ def _parse(fields: _Fields, now_wall: float | None, status: int | None) -> RateL
 def _current_draft(fields: _Fields, facts: _Facts) -> None:
     """``RateLimit: "name";r=..;t=..`` (a List) or ``limit=.., remaining=..`` (a Dictionary)."""
     value = fields.get("ratelimit")
-    if value is None:
-        return
     policies: dict[str, tuple[int | None, float | None]] = {}
     policy_value = fields.get("ratelimit-policy")
-    if policy_value is not None:
-        for name, params in _sf_list(policy_value):
-            if isinstance(name, str):
-                policies[name] = (_count(params.get("q")), _seconds(params.get("w")))
+    listed = [] if policy_value is None else _sf_list(policy_value)
+    for name, params in listed:
+        if isinstance(name, str):
+            policies[name] = (_count(params.get("q")), _seconds(params.get("w")))
+    if value is None:
+        # A policy alone (a 429 with Retry-After, say): its quota is the one spent
+        # when it is the only one named; with several, which one is not said.
+        if len(listed) == 1 and policies:
+            ((facts.policy, (facts.limit, facts.window)),) = policies.items()
+        return
     candidates: list[tuple[int, float, str | None, dict[str, object]]] = []
     dictionary: dict[str, object] = {}
     for name, params in _sf_list(value):

@@ -357,16 +357,32 @@ def test_policies_that_are_not_named_or_not_numeric_are_passed_over() -> None:
     )
     assert info is not None
     assert (info.limit, info.window) == (10, 30.0)
-    # earlier drafts: only the numeric form says the limit; a named one is skipped
+    # earlier drafts: a lone named policy is the quota; beside a numeric one, the
+    # numeric form says it (the named one is not matched to anything)
     named = parse_rate_limit(
         {"RateLimit-Remaining": "5", "RateLimit-Policy": '"d";q=10;w=30'}, now_wall=NOW
     )
-    assert named == axios_like.RateLimitInfo(5, None, None, None, None, None, "ratelimit")
+    assert named == axios_like.RateLimitInfo(5, None, 10, 30.0, "d", None, "ratelimit")
     both = parse_rate_limit(
         {"RateLimit-Remaining": "5", "RateLimit-Policy": '"d";q=10, 100;w=60'}, now_wall=NOW
     )
     assert both is not None
     assert (both.limit, both.window) == (100, 60.0)
+
+
+def test_a_429_naming_one_policy_but_no_ratelimit_field_spends_that_quota() -> None:
+    # The server advertises its quota and answers a 429 with Retry-After only: the
+    # gate learns the quota (so it releases held calls a quota per window), not only
+    # the reset.
+    lone = {"Retry-After": "5", "RateLimit-Policy": '"default";q=100;w=60'}
+    info = parse_rate_limit(lone, now_wall=NOW, status=429)
+    assert info == axios_like.RateLimitInfo(0, 5.0, 100, 60.0, "default", None, "retry-after")
+    # a 200 that names the policy alone says nothing of what is left: nothing to gate
+    assert parse_rate_limit({"RateLimit-Policy": '"default";q=100;w=60'}, now_wall=NOW) is None
+    # two policies and no RateLimit field: which one was spent is not said
+    two = {"Retry-After": "5", "RateLimit-Policy": '"burst";q=10;w=1, "day";q=1000;w=86400'}
+    info = parse_rate_limit(two, now_wall=NOW, status=429)
+    assert info == axios_like.RateLimitInfo(0, 5.0, None, None, None, None, "retry-after")
 
 
 @pytest.mark.parametrize("wall", [None, float("nan"), 1e20])
