@@ -1,7 +1,7 @@
 """Hedged requests: tail latency against a bimodal loopback server, hedging off and on.
 
 The server (``FlakyServer`` in its own process, pinned to CPU 1) answers each request to
-``/bimodal`` after ``FAST`` seconds, or, with probability 5%, after ``SLOW = 50 x FAST``
+``/bimodal`` after ``FAST`` seconds, or, with probability 5%, after 50 x ``FAST``
 (each copy of a request draws anew, as a server's slow path does). One ``AsyncClient``
 (CPU 0) starts ``RATE`` GETs per second, open loop (a call starts on time whether or not
 earlier ones ended: in a closed loop, hedging would free the callers stuck on slow
@@ -30,11 +30,14 @@ still holds open once the slow replies are over minus the client pool's connecti
 still holds after ``aclose()`` (must be 0).
 
 Run: ``python benchmarks/bench_hedge.py`` (3 rounds of 10,000 calls per contender at 250/s,
-about 11 minutes; ``--quick``: 1 round of 1,000 calls, about 25 s).
+about 11 minutes; ``--quick``: 1 round of 1,000 calls, about 25 s). ``--fast-ms 10``
+sets the fast answer (the slow one stays 50x it); ``--only NAME`` (repeatable) runs
+only those contenders (``--only off --only "x2, p94, 8%"``).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import http.client
 import json
@@ -54,7 +57,6 @@ import axios_like
 from axios_like.control import Origin
 
 FAST = 0.002
-SLOW = 50 * FAST
 SLOW_SHARE = 0.05
 RATE = 250.0  # calls started per second (open loop), well below what one CPU can send
 WARMUP = 500
@@ -101,8 +103,8 @@ SERVER = textwrap.dedent(
 class Server:
     """The bimodal ``FlakyServer`` in a subprocess (stdin closed: it stops)."""
 
-    def __init__(self) -> None:
-        code = SERVER.format(cpu=SERVER_CPU, share=SLOW_SHARE, slow=SLOW, fast=FAST)
+    def __init__(self, fast: float) -> None:
+        code = SERVER.format(cpu=SERVER_CPU, share=SLOW_SHARE, slow=50 * fast, fast=fast)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -145,7 +147,7 @@ def percentile_ms(values: list[float], q: float) -> float:
 
 
 async def run(
-    server: Server, name: str, hedge: axios_like.Hedge | None, calls: int
+    server: Server, name: str, hedge: axios_like.Hedge | None, calls: int, slow: float
 ) -> dict[str, Any]:
     api = axios_like.create_async(base_url=server.url, hedge=hedge, max_retries=0)
     latencies: list[float] = []
@@ -180,7 +182,7 @@ async def run(
     measured = len(latencies)
     origin = Origin("http", "127.0.0.1", server.port)
     delay = None if hedge is None else hedge.delay_for(origin)
-    await asyncio.sleep(SLOW * 2)  # the server's cancelled slow replies end
+    await asyncio.sleep(slow * 2)  # the server's cancelled slow replies end
     requests = server.get("/_stats")["requests"]
     in_pool, busy = pool_connections(api)
     open_before_close = server.get("/_stats")["open"]
@@ -216,21 +218,27 @@ KEYS = ("p50_ms", "p99_ms", "p999_ms", "mean_ms", "extra_pct")
 
 
 def main() -> int:
-    args = parse_args(__doc__.splitlines()[0])
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--fast-ms", type=float, default=FAST * 1000, help="fast answer")
+        parser.add_argument("--only", action="append", default=None, help="a contender")
+
+    args = parse_args(__doc__.splitlines()[0], add)
+    fast = args.fast_ms / 1000
+    contenders = [c for c in CONTENDERS if args.only is None or c[0] in args.only]
     rounds = args.rounds or (1 if args.quick else 3)
     calls = 1000 if args.quick else 10_000
     print(pin_client())
     print(
-        f"server: {FAST * 1000:g} ms, {SLOW_SHARE:.0%} at {SLOW * 1000:g} ms; {RATE:g} calls/s "
-        f"(open loop), {calls} calls per contender, {rounds} round(s)"
+        f"server: {fast * 1000:g} ms, {SLOW_SHARE:.0%} at {50 * fast * 1000:g} ms; "
+        f"{RATE:g} calls/s (open loop), {calls} calls per contender, {rounds} round(s)"
     )
-    server = Server()
-    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in CONTENDERS}
+    server = Server(fast)
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
     try:
         for index in range(rounds):
-            for name, kwargs in rotated(CONTENDERS, index):
+            for name, kwargs in rotated(contenders, index):
                 hedge = None if kwargs is None else axios_like.Hedge(**kwargs)
-                result = asyncio.run(run(server, name, hedge, calls))
+                result = asyncio.run(run(server, name, hedge, calls, 50 * fast))
                 samples[name].append(result)
                 print(
                     f"round {index + 1} {name:<9} p50 {result['p50_ms']:6.2f} ms  "
@@ -269,7 +277,7 @@ def main() -> int:
     write_json(
         "hedge",
         {
-            "server": {"fast_s": FAST, "slow_s": SLOW, "slow_share": SLOW_SHARE},
+            "server": {"fast_s": fast, "slow_s": 50 * fast, "slow_share": SLOW_SHARE},
             "rate": RATE,
             "calls": calls,
             "warmup": WARMUP,
