@@ -20,7 +20,9 @@ Rules of this module:
    ``api.defaults`` / ``api.controllers``. Closing twice detaches once.
    An ``attach`` that raises leaves the client holding what it held before
    (the ones attached with it are detached again); ``create()`` then opens
-   nothing (the client attaches before it opens its httpx client).
+   nothing (the client attaches before it opens its httpx client). A
+   ``detach`` that raises does not keep the others attached: every one is
+   detached, then the first error is raised (the others as its notes).
 4. A per-request override is held by no client: it is never attached.
 """
 
@@ -49,6 +51,21 @@ def _tell(controller: object, method: str, owner: object) -> None:
     hook = getattr(controller, method, None)
     if callable(hook):
         hook(owner)
+
+
+def _detach_all(controllers: Iterable[object], owner: object) -> None:
+    """Detach every one of ``controllers``, even past one that raises; then raise the first."""
+    first: Exception | None = None
+    for controller in controllers:
+        try:
+            _tell(controller, "detach", owner)
+        except Exception as exc:
+            if first is None:
+                first = exc
+            else:
+                first.add_note(f"and detaching {controller!r} raised {exc!r}")
+    if first is not None:
+        raise first
 
 
 class Holdings:
@@ -84,13 +101,11 @@ class Holdings:
                         exc.add_note(f"and detaching {controller!r} again raised {undo!r}")
                 raise
             self._held = now
-            for controller in gone:
-                _tell(controller, "detach", owner)
+            _detach_all(gone, owner)
 
     def release(self, owner: object) -> None:
         """``owner`` closed: detach every controller it held (once: later calls do nothing)."""
         with self._lock:
             held, self._held = list(self._held.values()), {}
             self._closed = True
-            for controller in held:
-                _tell(controller, "detach", owner)
+            _detach_all(held, owner)

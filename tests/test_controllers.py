@@ -325,6 +325,39 @@ class Refusing(Held):
         raise RuntimeError("cannot hold it")
 
 
+class Stubborn(Held):
+    """A named controller whose ``detach`` raises (after recording it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def detach(self, owner: object) -> None:
+        self.events.append(("detach", owner))
+        raise RuntimeError(f"{self.name} cannot let go")
+
+
+async def test_a_detach_that_raises_does_not_keep_the_others_attached(
+    make_client: Callable[..., Both],
+) -> None:
+    first, second, fine = Stubborn("first"), Stubborn("second"), Held()
+    api = make_client(retry_budget=first, circuit_breaker=second)
+    client = api.client
+    client.controllers.add(fine)
+    with pytest.raises(RuntimeError, match="cannot let go") as caught:
+        await api.close()
+    for held in (first, second, fine):  # every one detached, whichever raised
+        assert held.events == [("attach", client), ("detach", client)]
+    # the first to raise is raised; the other is a note on it
+    other = second if str(caught.value) == "first cannot let go" else first
+    assert str(caught.value) in ("first cannot let go", "second cannot let go")
+    assert caught.value.__notes__ == [
+        f"and detaching {other!r} raised RuntimeError('{other.name} cannot let go')"
+    ]
+    await api.close()  # closing again detaches nothing more
+    assert len(fine.events) == 2
+
+
 def _track_httpx(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Client | httpx.AsyncClient]:
     """Every httpx client the clients open from now on (both flavours)."""
     opened: list[httpx.Client | httpx.AsyncClient] = []
