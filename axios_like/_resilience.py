@@ -435,6 +435,11 @@ class RetryBudget(_Held):
     def available(self, origin: Origin | str | httpx.URL, now: float | None = None) -> int:
         """How many retries to ``origin`` would be admitted now (ratio credit + reserve).
 
+        In fleet mode: the lease's tokens, plus, while the fleet is quiet, what this
+        process's own budget would admit past them (its ratio credit beyond the lease's
+        retries while the origin's last outcome was a success, and its reserve), as
+        ``admit`` does.
+
         >>> RetryBudget().available("https://api.example.com")
         3
         """
@@ -445,15 +450,21 @@ class RetryBudget(_Held):
             state = self._states.get(key)
             if state is None:
                 return int(self._reserve)  # never seen: the full reserve (and no state made)
-            if state.lease is not None and state.lease.live:
-                return max(0, int(state.lease.tokens))  # fleet mode: what the lease holds
+            lease = state.lease
+            fleet = lease is not None and lease.live
+            leased = max(0, int(lease.tokens)) if lease is not None and fleet else 0
+            if lease is not None and fleet and not lease.quiet:
+                return leased  # a noisy fleet: only the lease pays
             ring = state.ring
             index = int(now // self._width)
             if index > ring.head:
                 ring.advance(index)
             self._refill(state, now)
             credit = max(0, int(self._ratio * ring.a_sum) - ring.b_sum)
-            return credit + max(0, int(state.tokens))
+            if fleet and not state.healthy:
+                credit = 0  # in fleet mode the ratio pays only after a success
+            # the lease's retries count in the ratio too: the ratio pays past them only
+            return max(leased, credit) + max(0, int(state.tokens))
 
 
 # ---------------------------------------------------------------- the circuit breaker

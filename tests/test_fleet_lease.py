@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,7 +157,8 @@ def test_a_quiet_fleet_and_a_healthy_origin_let_the_local_ratio_pay() -> None:
         if budget.admit(ticket(RETRY, 2, call), 0.1) is SEND:
             admitted += 1
     assert admitted == 3
-    assert budget.available(SVC, 0.1) == 0  # fleet mode: what the lease holds (0)
+    # the lease holds 0, the ratio is spent, the reserve is full: a quiet fleet lets it pay
+    assert budget.available(SVC, 0.1) == 3
     state = budget._states[SVC]
     assert state.tokens == 3.0  # the ratio paid: the reserve is untouched
     # after a failure (the last outcome) the ratio no longer pays in fleet mode
@@ -164,6 +166,36 @@ def test_a_quiet_fleet_and_a_healthy_origin_let_the_local_ratio_pay() -> None:
     budget.admit(ticket(FIRST, 1, {}), 0.2)
     assert budget.admit(ticket(RETRY, 2, {}), 0.2) is SEND  # the reserve, full: lone
     assert state.tokens == 2.0
+
+
+@pytest.mark.parametrize(
+    ("tokens", "quiet", "last", "firsts", "expected"),
+    [
+        (2.0, False, OK, 30, 2),  # a noisy fleet: the lease alone
+        (0.0, False, OK, 30, 0),
+        # quiet: the lease, the ratio past what the lease paid (it counts there too: 3 - 2),
+        # the reserve's 3
+        (2.0, True, OK, 30, 2 + 1 + 3),
+        (1.5, True, OK, 10, 1 + 0 + 3),
+        (0.0, True, OK, 30, 0 + 3 + 3),
+        (0.0, True, FAIL, 30, 3),  # the last outcome a failure: no ratio, the reserve
+    ],
+)
+def test_available_in_fleet_mode_is_what_admit_then_admits(
+    tokens: float, quiet: bool, last: Any, firsts: int, expected: int
+) -> None:
+    budget, _ = fleet_budget(tokens=tokens, spare=50.0, quiet=quiet)
+    for _ in range(firsts - 1):  # with the registering one
+        budget.admit(ticket(FIRST, 1, {}), 0.0)
+    budget.record(ticket(FIRST), verdict(last), 0.0)
+    assert budget.available(SVC, 0.1) == expected
+    admitted = 0
+    for _ in range(100):  # bounded: one retry each of distinct calls, until refused
+        if budget.admit(ticket(RETRY, 2, {}), 0.1) is not SEND:
+            break
+        admitted += 1
+    assert admitted == expected
+    assert budget.available(SVC, 0.1) == 0
 
 
 def test_fleet_mode_counts_transient_failures_only() -> None:
