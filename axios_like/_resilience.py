@@ -450,10 +450,9 @@ class RetryBudget(_Held):
             state = self._states.get(key)
             if state is None:
                 return int(self._reserve)  # never seen: the full reserve (and no state made)
-            lease = state.lease
-            fleet = lease is not None and lease.live
-            leased = max(0, int(lease.tokens)) if lease is not None and fleet else 0
-            if lease is not None and fleet and not lease.quiet:
+            lease = state.lease if state.lease is not None and state.lease.live else None
+            leased = 0 if lease is None else max(0, int(lease.tokens))
+            if lease is not None and not lease.quiet:
                 return leased  # a noisy fleet: only the lease pays
             ring = state.ring
             index = int(now // self._width)
@@ -461,7 +460,7 @@ class RetryBudget(_Held):
                 ring.advance(index)
             self._refill(state, now)
             credit = max(0, int(self._ratio * ring.a_sum) - ring.b_sum)
-            if fleet and not state.healthy:
+            if lease is not None and not state.healthy:
                 credit = 0  # in fleet mode the ratio pays only after a success
             # the lease's retries count in the ratio too: the ratio pays past them only
             return max(leased, credit) + max(0, int(state.tokens))
