@@ -90,6 +90,26 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def get_json(port: int, path: str) -> dict[str, int]:
+    """GET ``path`` from a benchmark server on 127.0.0.1 (a fresh connection); its JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        return json.loads(conn.getresponse().read())  # type: ignore[no-any-return]
+    finally:
+        conn.close()
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a helper process, killing it if it does not end within 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 class BenchServer:
     """:mod:`benchmarks._server` in its own process, pinned to CPU 1."""
 
@@ -108,12 +128,7 @@ class BenchServer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def _get(self, path: str) -> dict[str, int]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("GET", path)
-            return json.loads(conn.getresponse().read())  # type: ignore[no-any-return]
-        finally:
-            conn.close()
+        return get_json(self.port, path)
 
     def stats(self) -> dict[str, int]:
         """``{"requests": N, "flaky": N}`` counted since the last reset."""
@@ -126,12 +141,7 @@ class BenchServer:
         return process_cpu_seconds(self.proc.pid)
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop(self.proc)
 
     def __enter__(self) -> BenchServer:
         return self
@@ -374,9 +384,4 @@ class RedisServer:
 
     def close(self) -> None:
         self._stats.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop(self.proc)

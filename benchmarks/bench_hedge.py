@@ -46,8 +46,6 @@ import argparse
 import asyncio
 import gc
 import heapq
-import http.client
-import json
 import statistics
 import subprocess
 import sys
@@ -58,7 +56,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import SERVER_CPU, parse_args, pin_client, rotated, write_json
+from _common import SERVER_CPU, get_json, parse_args, pin_client, rotated, write_json
 
 import axios_like
 from axios_like.control import AttemptKind, Origin, Refuse, Ticket
@@ -120,12 +118,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def get(self, path: str) -> dict[str, int]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("GET", path)
-            return json.loads(conn.getresponse().read())  # type: ignore[no-any-return]
-        finally:
-            conn.close()
+        return get_json(self.port, path)
 
     def close(self) -> None:
         assert self.proc.stdin is not None
