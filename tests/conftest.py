@@ -142,20 +142,3 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     _core_coverage.check(session)
     return result
 
-
-# ---------------------------------------------------------------- workers
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (addopts): two workers per CPU, at most 8.
-
-    About half of the suite's time is spent waiting (real servers' replies, Redis sync
-    intervals, hedge delays, timeouts), not computing: one worker per CPU left a 2-CPU
-    machine half idle (the suite took 91 s with coverage; 65 s with 4 workers).
-    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set.
-    """
-    forced = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
-    if forced:
-        return int(forced)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(8, 2 * (cpus or 1))
