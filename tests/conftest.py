@@ -141,4 +141,3 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     result = yield
     _core_coverage.check(session)
     return result
-
